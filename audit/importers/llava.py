@@ -1,0 +1,63 @@
+"""LLaVA conversation JSON: `[{"id", "image", "conversations": [{"from", "value"}, ...]}]`.
+
+The format of blip_laion_cc_sbu_558k and llava_v1_5_mix665k. Task types come from a
+world-style id prefix ("count-000123-0"); otherwise a single-turn record whose request
+asks no question is a caption and anything else a conversation.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .base import Checker, Context, ImportFormatError, ItemRecord, Records, json_type, read_json
+
+ROLES = ("human", "gpt")
+KNOWN_TASKS = frozenset(
+    {"caption", "colour", "count", "position", "yes_no", "reading", "multiple_choice", "conversation"}
+)
+
+
+def parse(path: Path, context: Context) -> Records:
+    data = read_json(path)
+    if not isinstance(data, list):
+        raise ImportFormatError(path, f"expected a JSON list of records, got {json_type(data)}")
+    return Records(len(data), (parse_record(path, index, record, context) for index, record in enumerate(data)))
+
+
+def parse_record(path: Path, index: int, record: Any, context: Context) -> ItemRecord:
+    check = Checker(path, index)
+    external_id = check.identifier(record, "id")
+    image = check.get(record, "image", str, required=False)
+    if image is not None:
+        image = check.image(image, "image", context)
+    turns = check_turns(check, check.get(record, "conversations", list), ROLES)
+    return ItemRecord(external_id, image or "", turns, task_type(external_id, turns))
+
+
+def check_turns(check: Checker, turns: list[Any], roles: tuple[str, str]) -> list[dict[str, str]]:
+    """Turns must alternate `roles[0]`, `roles[1]`, ... and hold strings (LLaVA's loader assumes it)."""
+    if not turns:
+        raise check.fail("conversations", "no turns")
+    out = []
+    for position, turn in enumerate(turns):
+        where = f"conversations[{position}]"
+        if not isinstance(turn, dict):
+            raise check.fail(where, "expected an object with 'from' and 'value'")
+        speaker, value = turn.get("from"), turn.get("value")
+        expected = roles[position % 2]
+        if speaker != expected:
+            raise check.fail(f"{where}.from", f"expected {expected!r} (turns alternate {roles[0]}/{roles[1]}), got {speaker!r}")
+        if not isinstance(value, str):
+            raise check.fail(f"{where}.value", "expected a string")
+        out.append({"from": ROLES[position % 2], "value": value})
+    return out
+
+
+def task_type(external_id: str, turns: list[dict[str, str]]) -> str:
+    prefix = external_id.split("-", 1)[0]
+    if prefix in KNOWN_TASKS:
+        return prefix
+    if len(turns) == 2 and "?" not in turns[0]["value"]:
+        return "caption"
+    return "conversation"
