@@ -64,6 +64,10 @@ DATA_ROOT = Path(os.environ.get("DATA_ROOT", VAR_DIR / "data"))
 EXPORT_ROOT = Path(os.environ.get("EXPORT_ROOT", VAR_DIR / "exports"))
 MODEL_ROOT = Path(os.environ.get("MODEL_ROOT", VAR_DIR / "models"))
 
+# The `openai` translation engine's server: vLLM's OpenAI-compatible API in production.
+OPENAI_BASE_URL = os.environ.get("OPENAI_BASE_URL", "http://127.0.0.1:8001/v1")
+OPENAI_MODEL = os.environ.get("OPENAI_MODEL", "meta-llama/Llama-3.1-8B-Instruct")
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",

@@ -96,3 +96,11 @@ def test_command_reports_counts(small_world, capsys):
 
 def _an_image(world) -> str:
     return sorted(p.name for p in (world / "images").iterdir())[0]
+
+
+def test_world_instruction_records_get_their_task_types(small_world):
+    import_world(small_world)
+    types = set(Item.objects.filter(dataset__name="world-instruct").values_list("task_type", flat=True))
+    assert types == {"yes_no", "colour", "count", "position", "reading", "conversation"}
+    captions = set(Item.objects.filter(dataset__name="world-captions").values_list("task_type", flat=True))
+    assert captions == {"caption"}

@@ -59,3 +59,15 @@ def test_duplicate_ids_within_one_file_are_rejected(tmp_path):
     with pytest.raises(ImportFormatError, match=r"record 2 \(id 'rec-0'\): field 'id': duplicate id"):
         import_dataset(path, format="llava", name="d")
     assert not Item.objects.exists()
+
+
+def test_text_with_tabs_newlines_backslashes_and_accents_round_trips(tmp_path):
+    tricky = 'Tab\there, line\nbreak, back\\slash, "quotes", accents: é à ç, emoji 🙂, \\N and \r end'
+    data = [{"id": "tab\tid\\1", "conversations": [{"from": "human", "value": tricky}, {"from": "gpt", "value": tricky}]}]
+    path = tmp_path / "tricky.json"
+    path.write_text(json.dumps(data))
+    import_dataset(path, format="llava", name="d")
+    item = Item.objects.get()
+    assert item.external_id == "tab\tid\\1"
+    assert item.conversations[0]["value"] == tricky
+    assert import_dataset(path, format="llava", name="d").unchanged == 1

@@ -1,0 +1,76 @@
+"""Instruction QA: single questions and short multi-turn conversations per image.
+
+Records are built once in a neutral form and written twice (LLaVA and Qwen-VL/Monkey
+formats, see conversation_formats.py), so both files carry exactly the same QA. The
+task type travels in the record id ("count-000123-0"), because LLaVA's loader only
+reads id, image and conversations.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from world.questions import QA, WRITERS, YesNoBalancer, ask_yes_no
+from world.scene import Scene
+
+TASK_WEIGHTS: dict[str, float] = {"yesno": 3, "colour": 2, "count": 2, "position": 2, "read": 2}
+MULTI_TURN_RATE = 0.2
+MAX_TRIES = 12
+
+
+@dataclass(frozen=True)
+class InstructRecord:
+    """One conversation about one image; `task` is "multi" for multi-turn records."""
+
+    id: str
+    image: str
+    task: str
+    turns: tuple[QA, ...]
+
+
+def build_instruct(
+    scenes: list[Scene], per_image: int, rng: random.Random, balancer: YesNoBalancer
+) -> list[InstructRecord]:
+    """`per_image` records per scene; no question is asked twice about one image."""
+    records: list[InstructRecord] = []
+    for scene in scenes:
+        asked: set[str] = set()
+        for k in range(per_image):
+            n_turns = rng.choice((2, 3)) if rng.random() < MULTI_TURN_RATE else 1
+            tasks: list[str] = []
+            turns: list[QA] = []
+            for _ in range(MAX_TRIES):
+                if len(turns) == n_turns:
+                    break
+                task = _pick_task(scene, rng, exclude=tasks)
+                qa = _ask(scene, task, rng, balancer, asked)
+                if qa is not None:
+                    tasks.append(task)
+                    turns.append(qa)
+            if not turns:
+                continue  # a one-shape scene already asked everything: skip the record
+            name = "multi" if len(turns) > 1 else tasks[0]
+            records.append(InstructRecord(f"{name}-{scene.image_id}-{k}", scene.file_name, name, tuple(turns)))
+    return records
+
+
+def _pick_task(scene: Scene, rng: random.Random, exclude: list[str]) -> str:
+    options = [t for t in TASK_WEIGHTS if t not in exclude and (t != "read" or scene.text is not None)]
+    if not options:  # every task used in this conversation: repeat one
+        options = [t for t in TASK_WEIGHTS if t != "read" or scene.text is not None]
+    return rng.choices(options, weights=[TASK_WEIGHTS[t] for t in options])[0]
+
+
+def _ask(scene: Scene, task: str, rng: random.Random, balancer: YesNoBalancer, asked: set[str]) -> QA | None:
+    if task == "yesno":
+        label = balancer.choose()
+        qa: QA | None = ask_yes_no(scene, rng, label)
+    else:
+        qa = WRITERS[task](scene, rng)
+    if qa is None or qa[0] in asked:
+        return None
+    if task == "yesno":
+        balancer.record(qa[1] == "Yes")  # only questions actually kept count
+    asked.add(qa[0])
+    return qa
