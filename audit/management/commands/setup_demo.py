@@ -10,6 +10,7 @@ import json
 import secrets
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
@@ -33,7 +34,9 @@ class Command(BaseCommand):
             )
         self.stdout.write("Demo users (stored in var/demo-users.json):")
         for role, password in self._demo_passwords().items():
-            create_user(role, role=role, password=password)
+            # Hashing a password costs ~0.5 s; existing demo users keep theirs.
+            if not User.objects.filter(username=role).exists():
+                create_user(role, role=role, password=password)
             self.stdout.write(f"  {role:<10} password {password}")
 
     def _demo_passwords(self) -> dict[str, str]:
