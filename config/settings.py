@@ -184,17 +184,20 @@ else:
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_DEFAULT_QUEUE = "default"
-# GPU work (training, evaluation, in-process vLLM translation) goes to `gpu` workers,
-# which run with concurrency 1 per GPU; everything else to `default`.
+# GPU work (training, evaluation) goes to `gpu` workers, which run with concurrency 1
+# per GPU; everything else to `default`. Translation jobs pick their queue per job
+# (translation.services.queue_for): in-process vLLM and hf on CUDA go to `gpu`.
 CELERY_TASK_ROUTES = {
     "training.tasks.*": {"queue": "gpu"},
-    "translation.tasks.translate_on_gpu": {"queue": "gpu"},
 }
 # A job is acknowledged only once it finishes, so a killed worker's job is redelivered.
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+# A running job that has written no progress for this long is taken to be orphaned by
+# a dead worker: it may be requeued, and another worker may claim it.
+JOB_STALE_SECONDS = int(os.environ.get("JOB_STALE_SECONDS", "600"))
 
 LOGGING = {
     "version": 1,

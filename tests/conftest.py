@@ -29,3 +29,68 @@ def db_state():
         )
 
     return state
+
+
+@pytest.fixture
+def celery_worker_factory(transactional_db):
+    """Start real Celery workers (Redis broker, the test database); stop them by PID.
+
+    Needs PostgreSQL and Redis (DATABASE_URL and REDIS_URL, as CI sets): the worker is
+    another process and must see the rows this test commits.
+    """
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from django.conf import settings
+    from django.db import connection
+
+    if connection.vendor != "postgresql" or not settings.REDIS_URL:
+        pytest.skip("needs PostgreSQL and Redis: set DATABASE_URL and REDIS_URL (as .ci/run does)")
+    import redis
+
+    redis.Redis.from_url(settings.REDIS_URL).flushdb()  # the tests' own Redis database
+    db = connection.settings_dict
+    url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    started: list[subprocess.Popen] = []
+
+    def start(*, env: dict[str, str] | None = None) -> subprocess.Popen:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "default,gpu", "--concurrency", "1",
+             "--without-gossip", "--without-mingle", "--loglevel", "WARNING", "-n", f"test{len(started)}@%h"],
+            cwd=settings.BASE_DIR, env={**os.environ, "DATABASE_URL": url, **(env or {})},
+            start_new_session=True,  # its own process group, so a kill takes its pool children too
+        )  # fmt: skip
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        if worker.poll() is None:
+            os.killpg(worker.pid, signal.SIGTERM)
+            try:
+                worker.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(worker.pid, signal.SIGKILL)
+                worker.wait()
+
+
+@pytest.fixture
+def wait_for():
+    """A poller: `wait_for(condition, timeout=..., what=...)` returns the first truthy value."""
+    return _wait_for
+
+
+def _wait_for(condition, *, timeout: float = 60.0, interval: float = 0.2, what: str = "condition"):
+    """Poll until `condition()` is truthy; fail with `what` after `timeout` seconds."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(interval)

@@ -43,3 +43,75 @@ class Translation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.item} [{self.engine} {self.target_language}]"
+
+
+class TranslationJob(models.Model):
+    """A batch translation of one dataset with one engine; its progress lives here.
+
+    Rows and progress are written in one transaction per batch, so `done` always equals
+    the translations this job stored, and a killed worker loses only the batch in flight.
+    """
+
+    class State(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+        CANCELLED = "cancelled"
+
+    ACTIVE_STATES = (State.QUEUED, State.RUNNING)
+
+    dataset = models.ForeignKey("audit.Dataset", on_delete=models.CASCADE, related_name="translation_jobs")
+    engine = models.CharField(max_length=32)
+    model = models.CharField(max_length=200, blank=True)
+    options = models.JSONField(default=dict, blank=True, help_text="Engine options (base_url, device, ...).")
+    source_language = models.CharField(max_length=8, default="en")
+    target_language = models.CharField(max_length=8, default="fr")
+    limit = models.PositiveIntegerField(null=True, blank=True, help_text="Translate at most this many items.")
+    round_trip = models.BooleanField(default=True, help_text="Translate back to score the round trip (chrF).")
+    queue = models.CharField(max_length=16, default="default")
+    state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED)
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    errors = models.PositiveIntegerField(default=0)
+    error_log = models.JSONField(default=list, blank=True, help_text="The latest per-item errors.")
+    message = models.TextField(blank=True, help_text="Why the job failed, and how to fix it.")
+    engine_seconds = models.FloatField(default=0.0)
+    created_by = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    run_started_done = models.PositiveIntegerField(default=0, help_text="`done` when the current run started.")
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["state", "heartbeat_at"], name="translationjob_state_idx")]
+
+    def __str__(self) -> str:
+        return f"translate {self.dataset} with {self.engine} ({self.state})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.state in self.ACTIVE_STATES
+
+    @property
+    def percent(self) -> float:
+        return 100.0 * self.done / self.total if self.total else (100.0 if self.state == self.State.DONE else 0.0)
+
+    @property
+    def items_per_second(self) -> float | None:
+        """The current run's rate: items done since it started over the time it has run."""
+        end = self.finished_at if self.finished_at else self.heartbeat_at
+        if not self.started_at or not end:
+            return None
+        seconds = (end - self.started_at).total_seconds()
+        done = self.done - self.run_started_done
+        return done / seconds if seconds > 0 and done > 0 else None
+
+    @property
+    def eta_seconds(self) -> float | None:
+        rate = self.items_per_second
+        if not self.is_active or not rate:
+            return None
+        return max(self.total - self.done, 0) / rate

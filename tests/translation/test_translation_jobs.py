@@ -1,0 +1,125 @@
+"""Translation jobs: a world dataset translated end to end, inline and through a real worker."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db.models import Count
+
+from audit.services import import_dataset
+from translation.models import Translation, TranslationJob
+from translation.services import JobError, create_job, enqueue, queue_for, requeue
+
+WORLD_INSTRUCT = "llava/llava_instruct.json"
+
+
+@pytest.fixture
+def instruct(small_world):
+    return import_dataset(small_world / WORLD_INSTRUCT, format="llava", name="instruct", images=small_world / "images").dataset
+
+
+@pytest.mark.django_db
+def test_inline_translation_stores_turns_checks_and_a_suggested_grade(instruct, capsys):
+    call_command("translate", "--dataset", "instruct", "--engine", "apertium", "--limit", "40")
+    assert "done, 40/40 translated, 0 errors" in capsys.readouterr().out
+    rows = Translation.objects.filter(item__dataset=instruct)
+    assert rows.count() == 40
+    for row in rows.select_related("item"):
+        assert len(row.turns) == len(row.item.conversations)
+        assert row.turns[0]["value"].startswith("<image>\n")
+        assert row.suggested_grade in {"high", "moderate", "low"}
+        assert row.checks["language"] and row.checks["roundtrip_chrf"] is not None
+    yes_no = rows.filter(item__task_type="yes_no").first()
+    assert yes_no.turns[1]["value"] in {"Oui", "Non"}
+
+
+@pytest.mark.django_db
+def test_rerun_skips_items_already_translated_by_the_same_engine_version(instruct, capsys):
+    call_command("translate", "--dataset", "instruct", "--engine", "apertium", "--limit", "10", "--no-round-trip")
+    job = create_job("instruct", engine="apertium", limit=25, round_trip=False)
+    assert job.total == 25
+    call_command("translate", "--dataset", "instruct", "--engine", "apertium", "--limit", "25", "--no-round-trip")
+    assert Translation.objects.count() == 35
+    assert not Translation.objects.values("item").annotate(n=Count("id")).filter(n__gt=1).exists()
+
+
+@pytest.mark.django_db
+def test_unknown_engine_lists_the_known_ones_and_unknown_dataset_is_named(instruct):
+    with pytest.raises(CommandError, match=r"unknown translation engine 'deepl'; known engines: apertium, hf, openai, vllm"):
+        call_command("translate", "--dataset", "instruct", "--engine", "deepl")
+    with pytest.raises(CommandError, match=r"no dataset named 'nope'; datasets: instruct"):
+        call_command("translate", "--dataset", "nope", "--engine", "apertium")
+    assert not TranslationJob.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_server_that_is_down_fails_the_job_with_a_fix_and_writes_nothing(instruct):
+    with pytest.raises(CommandError) as failure:
+        call_command(
+            "translate", "--dataset", "instruct", "--engine", "openai", "--limit", "5",
+            "--option", "base_url=http://127.0.0.1:9/v1", "--option", "max_retries=1", "--option", "backoff=0.01",
+        )  # fmt: skip
+    assert "127.0.0.1:9" in str(failure.value)
+    job = TranslationJob.objects.get()
+    assert job.state == "failed" and "127.0.0.1:9" in job.message
+    assert not Translation.objects.exists()
+
+
+def test_gpu_engines_go_to_the_gpu_queue():
+    assert queue_for("vllm", {}) == "gpu"
+    assert queue_for("hf", {"device": "cuda:0"}) == "gpu"
+    assert queue_for("hf", {}) == queue_for("apertium", {}) == queue_for("openai", {}) == "default"
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_queued_job_runs_on_a_real_worker(instruct, celery_worker_factory, wait_for):
+    job = create_job("instruct", engine="apertium", limit=30, round_trip=False)
+    enqueue(job)
+    celery_worker_factory()
+    wait_for(lambda: TranslationJob.objects.get(pk=job.pk).state == "done", timeout=90, what="the job to finish")
+    job.refresh_from_db()
+    assert job.done == 30 and Translation.objects.count() == 30 and job.items_per_second
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_killed_worker_loses_at_most_the_batch_in_flight_and_a_requeue_finishes(
+    instruct, celery_worker_factory, wait_for, settings
+):
+    settings.JOB_STALE_SECONDS = 1
+    job = create_job("instruct", engine="apertium", round_trip=True)
+    total = job.total
+    enqueue(job)
+    worker = celery_worker_factory(env={"JOB_STALE_SECONDS": "1"})
+    wait_for(lambda: TranslationJob.objects.get(pk=job.pk).done >= 64, timeout=120, what="a first batch")
+    os.killpg(worker.pid, signal.SIGKILL)
+    worker.wait()
+
+    job.refresh_from_db()
+    stored = Translation.objects.count()
+    assert job.state == "running" and 0 < job.done == stored < total  # no partial batch, progress exact
+    time.sleep(1.5)  # the heartbeat goes stale: the job is recognisably orphaned
+    import translation.services as services
+
+    services.STALE_AFTER = services.timedelta(seconds=1)
+    try:
+        requeue(job)
+    finally:
+        services.STALE_AFTER = services.timedelta(seconds=600)
+    celery_worker_factory(env={"JOB_STALE_SECONDS": "1"})
+    wait_for(lambda: TranslationJob.objects.get(pk=job.pk).state == "done", timeout=180, what="the requeued job")
+    job.refresh_from_db()
+    assert job.done == total == Translation.objects.count()
+    assert Translation.objects.values("item").distinct().count() == total  # no duplicates
+
+
+@pytest.mark.django_db
+def test_only_stopped_jobs_can_be_requeued(instruct):
+    job = create_job("instruct", engine="apertium", limit=3)
+    with pytest.raises(JobError, match="is queued; only failed, cancelled or stalled jobs can be requeued"):
+        requeue(job)

@@ -1,0 +1,229 @@
+"""Automatic quality checks for one translated item, and the grade they suggest.
+
+They order the audit queue and flag obvious breakage; they never replace a human
+grade. Each check is a small function over plain strings so it can be shown on its
+own in the audit UI. Thresholds are named constants, explained in
+docs/translation-checks.md.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+from typing import Any
+
+from .structure import IMAGE_TOKEN, INLINE_OPTION, OPTION_PREFIX, YES_NO
+
+# Languages langid may answer with: the pair, the pivot (apertium leaks Spanish),
+# and neighbours a broken translation tends to be mistaken for.
+LANGID_LANGUAGES = ("en", "fr", "es", "it", "pt", "de", "nl", "ca")
+LANGID_MIN_CHARS = 20  # shorter texts ("rouge") are not identified reliably
+LANGID_CONFIDENT = 0.90  # a wrong language this sure is a real failure
+# Target chars / source chars. French runs ~1.1-1.3x English.
+LENGTH_RATIO_HIGH = (0.75, 1.80)
+LENGTH_RATIO_MODERATE = (0.50, 2.50)
+LENGTH_MIN_CHARS = 15  # ratios of very short texts ("No." -> "Non.") mean nothing
+# Share of source words copied unchanged into the target.
+UNTRANSLATED_HIGH = 0.15
+UNTRANSLATED_MODERATE = 0.40
+UNTRANSLATED_MIN_WORDS = 3
+# Round-trip chrF (0-100) of the back translation against the source.
+ROUNDTRIP_HIGH = 55.0
+ROUNDTRIP_MODERATE = 35.0
+
+# Words spelt the same in English and French: copying them is translating them.
+SHARED_WORDS = frozenset(
+    "image images photo photos table tables triangle triangles rectangle rectangles "
+    "question questions page pages animal animals orange bus taxi train menu pizza date "
+    "place places point points note notes "
+    "format signal simple unique article articles zone zones type types total science "
+    "information excellent possible impossible nature culture structure texture long "
+    "moment parent parents client clients direction position positions option "
+    "options action actions solution solutions section sections version versions".split()
+)
+_WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
+_NUMBER = re.compile(r"\d+(?:[.,\u00a0\u202f]\d+|\s\d{3}(?!\d))*")
+_SENTENCE_START = re.compile(r"(?:^|[.!?:\n]\s*)$")
+
+
+def _text(turns: Sequence[Mapping[str, Any] | str]) -> list[str]:
+    return [t if isinstance(t, str) else str(t.get("value") or "") for t in turns]
+
+
+def _plain(text: str) -> str:
+    return text.replace(IMAGE_TOKEN, " ").strip()
+
+
+def numbers(text: str) -> Counter[str]:
+    """Numbers as digit strings: "3.5" and "3,5", "1,000" and "1 000" compare equal."""
+    return Counter(re.sub(r"\D", "", m.group(0)) for m in _NUMBER.finditer(text))
+
+
+def option_letters(text: str) -> list[str]:
+    """Option letters, at line starts ("A. x", "(B) y") or inline ("Options: (A) x (B) y")."""
+    letters = []
+    for line in text.split("\n"):
+        line = line.strip()
+        if match := OPTION_PREFIX.match(line):
+            letters.append(match.group(1).strip("()."))
+            line = line[match.end() :]
+        letters += [token.strip()[1] for token in INLINE_OPTION.findall(line)]
+    return letters
+
+
+def structure_problems(
+    source: str, target: str, source_lang: str = "en", target_lang: str = "fr"
+) -> list[str]:
+    """What the translation broke in one turn; empty when the structure is intact."""
+    problems = []
+    if source.count(IMAGE_TOKEN) != target.count(IMAGE_TOKEN):
+        problems.append(f"<image> count {source.count(IMAGE_TOKEN)} -> {target.count(IMAGE_TOKEN)}")
+    if source.count("\n") != target.count("\n"):
+        problems.append(f"line count {source.count(chr(10)) + 1} -> {target.count(chr(10)) + 1}")
+    if option_letters(source) != option_letters(target):
+        problems.append(f"option letters {option_letters(source)} -> {option_letters(target)}")
+    missing = numbers(source) - numbers(target)
+    if missing:
+        problems.append(f"numbers missing: {sorted(missing)}")
+    yes_no = _yes_no_index(source, source_lang)
+    if yes_no is not None and _yes_no_index(target, target_lang) != yes_no:
+        problems.append(f"yes/no answer {source.strip()!r} -> {target.strip()!r}")
+    return problems
+
+
+def _yes_no_index(text: str, lang: str) -> int | None:
+    word = text.strip().rstrip(".!").lower()
+    words = YES_NO.get(lang, ())
+    return words.index(word) if word in words else None
+
+
+@lru_cache(maxsize=1)
+def _identifier() -> Any:
+    from langid.langid import LanguageIdentifier, model
+
+    identifier = LanguageIdentifier.from_modelstring(model, norm_probs=True)
+    identifier.set_languages(list(LANGID_LANGUAGES))
+    return identifier
+
+
+def detect_language(text: str) -> tuple[str | None, float]:
+    """(language, confidence 0-1), or (None, 0.0) when the text is too short to tell."""
+    text = _plain(text)
+    if len(text) < LANGID_MIN_CHARS:
+        return None, 0.0
+    language, confidence = _identifier().classify(text)
+    return str(language), float(confidence)
+
+
+def length_ratio(source: str, target: str) -> float | None:
+    source, target = _plain(source), _plain(target)
+    if len(source) < LENGTH_MIN_CHARS:
+        return None
+    return len(target) / len(source)
+
+
+def untranslated_share(source: str, target: str) -> float | None:
+    """Share of source words found unchanged in the target.
+
+    Ignored: numbers, words under 3 letters, words shared by both languages,
+    and proper-noun-ish tokens (capitalised inside a sentence, ALL CAPS), which a
+    good translation keeps. None when fewer than UNTRANSLATED_MIN_WORDS remain.
+    """
+    source, target = _plain(source), _plain(target)
+    target_words = {w.lower() for w in _WORD.findall(target)}
+    considered = copied = 0
+    for match in _WORD.finditer(source):
+        word = match.group(0)
+        if len(word) < 3 or word.lower() in SHARED_WORDS:
+            continue
+        if word.isupper() or (word[0].isupper() and not _SENTENCE_START.search(source[: match.start()])):
+            continue
+        considered += 1
+        copied += word.lower() in target_words
+    if considered < UNTRANSLATED_MIN_WORDS:
+        return None
+    return copied / considered
+
+
+def roundtrip_chrf(source: str, back_translation: str) -> float:
+    from sacrebleu.metrics.chrf import CHRF
+
+    return float(CHRF().sentence_score(_plain(back_translation), [_plain(source)]).score)
+
+
+def run_checks(
+    source_turns: Sequence[Mapping[str, Any] | str],
+    target_turns: Sequence[Mapping[str, Any] | str],
+    *,
+    source_lang: str = "en",
+    target_lang: str = "fr",
+    back_translation: Sequence[Mapping[str, Any] | str] | None = None,
+) -> dict[str, Any]:
+    """All checks for one item (turns as LLaVA dicts or plain strings) + a suggested grade."""
+    sources, targets = _text(source_turns), _text(target_turns)
+    problems = []
+    if len(sources) != len(targets):
+        problems.append(f"turn count {len(sources)} -> {len(targets)}")
+    for i, (s, t) in enumerate(zip(sources, targets)):
+        problems += [f"turn {i}: {p}" for p in structure_problems(s, t, source_lang, target_lang)]
+    source_text, target_text = "\n".join(sources), "\n".join(targets)
+    language, confidence = detect_language(target_text)
+    result: dict[str, Any] = {
+        "structure_ok": not problems,
+        "structure_problems": problems,
+        "language": language,
+        "language_confidence": round(confidence, 4),
+        "length_ratio": _round(length_ratio(source_text, target_text)),
+        "untranslated_share": _round(untranslated_share(source_text, target_text)),
+        "roundtrip_chrf": None,
+    }
+    if back_translation is not None:
+        result["roundtrip_chrf"] = round(roundtrip_chrf(source_text, "\n".join(_text(back_translation))), 2)
+    result["suggested_grade"], result["grade_reasons"] = suggest_grade(result, target_lang)
+    return result
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
+def suggest_grade(signals: Mapping[str, Any], target_lang: str = "fr") -> tuple[str, list[str]]:
+    """ "high" / "moderate" / "low" from the signals, with the reasons for any downgrade."""
+    low: list[str] = []
+    moderate: list[str] = []
+    if not signals["structure_ok"]:
+        low.append("structure broken: " + "; ".join(signals["structure_problems"]))
+    language = signals["language"]
+    if language is not None and language != target_lang:
+        target = low if signals["language_confidence"] >= LANGID_CONFIDENT else moderate
+        target.append(f"detected language {language} ({signals['language_confidence']:.2f})")
+    _band(signals["length_ratio"], LENGTH_RATIO_HIGH, LENGTH_RATIO_MODERATE, "length ratio", low, moderate)
+    share = signals["untranslated_share"]
+    if share is not None and share > UNTRANSLATED_MODERATE:
+        low.append(f"untranslated share {share:.2f}")
+    elif share is not None and share > UNTRANSLATED_HIGH:
+        moderate.append(f"untranslated share {share:.2f}")
+    chrf = signals.get("roundtrip_chrf")
+    if chrf is not None and chrf < ROUNDTRIP_MODERATE:
+        low.append(f"round-trip chrF {chrf:.1f}")
+    elif chrf is not None and chrf < ROUNDTRIP_HIGH:
+        moderate.append(f"round-trip chrF {chrf:.1f}")
+    if low:
+        return "low", low + moderate
+    return ("moderate", moderate) if moderate else ("high", [])
+
+
+def _band(
+    value: float | None,
+    high: tuple[float, float],
+    moderate: tuple[float, float],
+    label: str,
+    low_reasons: list[str],
+    moderate_reasons: list[str],
+) -> None:
+    if value is None or high[0] <= value <= high[1]:
+        return
+    inside_moderate = moderate[0] <= value <= moderate[1]
+    (moderate_reasons if inside_moderate else low_reasons).append(f"{label} {value:.2f}")

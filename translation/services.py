@@ -1,0 +1,263 @@
+"""Translation jobs: create, run, requeue, cancel. The one place that writes Translations.
+
+A job walks its dataset in file order, BATCH_SIZE items at a time. Each batch goes
+through the engine in one call (plus one call back for the round-trip check), and its
+rows and the job's progress are written in one transaction with `ignore_conflicts`
+on the (item, language, engine, model, prompt version) constraint. So a worker killed
+mid-job loses at most the batch in flight, a re-run skips what is done, and a
+redelivered task can never duplicate a row.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import time
+import traceback
+from collections.abc import Callable
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Exists, F, OuterRef, Q
+from django.utils import timezone
+
+from audit.models import Dataset, Item
+
+from .checks import run_checks
+from .engines import ENGINES, Engine, EngineError, EngineUnavailable, UnknownEngine, get_engine
+from .models import Translation, TranslationJob
+from .prompts import prompt_hash
+from .structure import ItemSource, translate_items
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 64
+ERROR_LOG_SIZE = 20
+# A running job whose worker has not written progress for this long is taken to be
+# dead: another worker (a requeue, or the broker's redelivery) may claim it.
+STALE_AFTER = timedelta(seconds=settings.JOB_STALE_SECONDS)
+GPU_ENGINES = frozenset({"vllm"})
+
+
+class JobError(ValueError):
+    """A job cannot be created or changed as asked; the message says why."""
+
+
+def queue_for(engine: str, options: dict) -> str:
+    """GPU engines (in-process vLLM, hf on CUDA) run on the `gpu` Celery queue."""
+    if engine in GPU_ENGINES or str(options.get("device", "cpu")).startswith("cuda"):
+        return "gpu"
+    return "default"
+
+
+def pending_items(job: TranslationJob, prompt_version: str):
+    """Items of the job's dataset without a translation of this engine version, in file order."""
+    done = Translation.objects.filter(
+        item=OuterRef("pk"),
+        target_language=job.target_language,
+        engine=job.engine,
+        model=job.model,
+        prompt_version=prompt_version,
+    )
+    return Item.objects.filter(dataset_id=job.dataset_id).filter(~Exists(done)).order_by("source_index")
+
+
+@transaction.atomic
+def create_job(
+    dataset: Dataset | str,
+    *,
+    engine: str,
+    model: str = "",
+    options: dict | None = None,
+    limit: int | None = None,
+    round_trip: bool = True,
+    target_language: str = "fr",
+    created_by=None,
+) -> TranslationJob:
+    """Validate and store a job (not yet started). Unknown engines list the known ones."""
+    if engine not in ENGINES:
+        raise JobError(f"unknown translation engine {engine!r}; known engines: {', '.join(sorted(ENGINES))}")
+    if limit is not None and limit < 1:
+        raise JobError(f"limit must be a positive number of items, got {limit}")
+    if isinstance(dataset, str):
+        try:
+            dataset = Dataset.objects.get(name=dataset)
+        except Dataset.DoesNotExist:
+            known = ", ".join(Dataset.objects.values_list("name", flat=True)) or "none imported yet"
+            raise JobError(f"no dataset named {dataset!r}; datasets: {known}") from None
+    options = dict(options or {})
+    job = TranslationJob.objects.create(
+        dataset=dataset, engine=engine, model=model, options=options, limit=limit, round_trip=round_trip,
+        target_language=target_language, queue=queue_for(engine, options), created_by=created_by,
+    )  # fmt: skip
+    job.total = _remaining(job)
+    job.save(update_fields=["total"])
+    return job
+
+
+def enqueue(job: TranslationJob) -> None:
+    """Send the job to its Celery queue once the row is committed."""
+    from .tasks import run_translation_job
+
+    transaction.on_commit(lambda: run_translation_job.apply_async(args=[job.pk], queue=job.queue))
+
+
+def requeue(job: TranslationJob) -> TranslationJob:
+    """Put a failed, cancelled or stalled job back in the queue; it resumes where it stopped."""
+    stale = timezone.now() - STALE_AFTER
+    with transaction.atomic():
+        updated = (
+            TranslationJob.objects.filter(pk=job.pk)
+            .exclude(state__in=[TranslationJob.State.QUEUED, TranslationJob.State.DONE])
+            .exclude(state=TranslationJob.State.RUNNING, heartbeat_at__gte=stale)
+            .update(state=TranslationJob.State.QUEUED, message="", finished_at=None)
+        )
+        job.refresh_from_db()
+        if not updated:
+            raise JobError(f"job {job.pk} is {job.state}; only failed, cancelled or stalled jobs can be requeued")
+        enqueue(job)
+    return job
+
+
+def cancel(job: TranslationJob) -> bool:
+    """Ask a queued or running job to stop; the runner checks between batches."""
+    return bool(
+        TranslationJob.objects.filter(pk=job.pk, state__in=TranslationJob.ACTIVE_STATES).update(
+            state=TranslationJob.State.CANCELLED, finished_at=timezone.now()
+        )
+    )
+
+
+def run_job(job_id: int, *, on_batch: Callable[[TranslationJob], None] | None = None) -> TranslationJob:
+    """Run a job to the end (inline or inside a Celery task). Claiming it first means
+    two workers never run the same job: a redelivered message finds it taken."""
+    now = timezone.now()
+    claimed = (
+        TranslationJob.objects.filter(pk=job_id)
+        .filter(_claimable(now))
+        .update(state=TranslationJob.State.RUNNING, started_at=now, heartbeat_at=now, run_started_done=F("done"))
+    )
+    job = TranslationJob.objects.get(pk=job_id)
+    if not claimed:
+        log.info("translation job %s is %s; not running it", job_id, job.state)
+        return job
+    try:
+        engine = get_engine(job.engine, **_engine_options(job))
+        _run_batches(job, engine, on_batch)
+    except (EngineUnavailable, UnknownEngine) as exc:
+        _finish(job, TranslationJob.State.FAILED, str(exc))
+    except Exception as exc:  # the job page shows it; the worker lives on
+        log.exception("translation job %s failed", job_id)
+        tail = "".join(traceback.format_exception(exc)[-3:])
+        _finish(job, TranslationJob.State.FAILED, f"{type(exc).__name__}: {exc}\n\n{tail}")
+    job.refresh_from_db()
+    return job
+
+
+def _claimable(now):
+    return Q(state=TranslationJob.State.QUEUED) | Q(state=TranslationJob.State.RUNNING, heartbeat_at__lt=now - STALE_AFTER)
+
+
+def _run_batches(job: TranslationJob, engine: Engine, on_batch) -> None:
+    prompt_version = engine.prompt_version or ""
+    last_index = -1
+    while True:
+        job.refresh_from_db(fields=["state", "done", "total"])
+        if job.state != TranslationJob.State.RUNNING:
+            return  # cancelled from the page or the API
+        budget = job.total - job.done if job.limit else BATCH_SIZE
+        batch = list(pending_items(job, prompt_version).filter(source_index__gt=last_index)[: min(BATCH_SIZE, budget)])
+        if not batch or budget <= 0:
+            _finish(job, TranslationJob.State.DONE)
+            return
+        last_index = batch[-1].source_index
+        started = time.perf_counter()
+        rows, failures = _translate_batch(job, engine, batch, prompt_version)
+        seconds = time.perf_counter() - started
+        for row in rows:
+            row.seconds = seconds / len(batch)
+        with transaction.atomic():
+            Translation.objects.bulk_create(rows, ignore_conflicts=True)
+            updates = {"done": F("done") + len(rows), "heartbeat_at": timezone.now(), "engine_seconds": F("engine_seconds") + seconds}
+            if failures:
+                job.refresh_from_db(fields=["error_log"])
+                updates["errors"] = F("errors") + len(failures)
+                updates["error_log"] = (job.error_log + failures)[-ERROR_LOG_SIZE:]
+                updates["total"] = F("total") - len(failures)  # failed items are reported, not waited for
+            TranslationJob.objects.filter(pk=job.pk, state=TranslationJob.State.RUNNING).update(**updates)
+        if on_batch:
+            on_batch(job)
+
+
+def _translate_batch(job, engine, batch, prompt_version) -> tuple[list[Translation], list[dict]]:
+    """Translate a batch in one engine call; if one item breaks it, isolate that item."""
+    try:
+        return _translations(job, engine, batch, prompt_version), []
+    except EngineError:
+        raise  # the engine itself is failing (server down after retries): stop the job
+    except Exception:
+        if len(batch) == 1:
+            item = batch[0]
+            return [], [{"item": item.external_id, "error": traceback.format_exc(limit=1).strip().splitlines()[-1]}]
+    rows, failures = [], []
+    for item in batch:
+        more_rows, more_failures = _translate_batch(job, engine, [item], prompt_version)
+        rows += more_rows
+        failures += more_failures
+    return rows, failures
+
+
+def _translations(job, engine, batch, prompt_version) -> list[Translation]:
+    sources = [ItemSource(item.conversations, item.meta, item.task_type) for item in batch]
+    forward = translate_items(engine, sources, job.source_language, job.target_language)
+    back = None
+    if job.round_trip:
+        back = translate_items(
+            engine,
+            [ItemSource(t.conversations, {}, s.task_type) for t, s in zip(forward, sources)],
+            job.target_language,
+            job.source_language,
+        )
+    tokens = (forward.usage.prompt_tokens or 0) + (forward.usage.completion_tokens or 0)
+    rows = []
+    for index, (item, translated) in enumerate(zip(batch, forward)):
+        checks = run_checks(
+            item.conversations, translated.conversations,
+            source_lang=job.source_language, target_lang=job.target_language,
+            back_translation=back[index].conversations if back else None,
+        )  # fmt: skip
+        rows.append(
+            Translation(
+                item=item, target_language=job.target_language, turns=translated.conversations,
+                meta=translated.meta, engine=job.engine, model=job.model, prompt_version=prompt_version,
+                prompt_hash=prompt_hash() if engine.prompt_version else "", params=_engine_options(job),
+                tokens=tokens // len(batch), checks=checks, suggested_grade=checks["suggested_grade"],
+            )  # fmt: skip
+        )
+    return rows
+
+
+def _finish(job: TranslationJob, state: str, message: str = "") -> None:
+    TranslationJob.objects.filter(pk=job.pk, state=TranslationJob.State.RUNNING).update(
+        state=state, message=message, finished_at=timezone.now(), heartbeat_at=timezone.now()
+    )
+
+
+def _remaining(job: TranslationJob) -> int:
+    """Items left to translate, estimated before the engine is built (building an `hf`
+    engine loads a model): the engine class's prompt version; the run uses the real one."""
+    module_name, class_name = ENGINES[job.engine].split(":")
+    prompt_version = getattr(importlib.import_module(module_name), class_name).prompt_version or ""
+    pending = pending_items(job, prompt_version).count()
+    return min(pending, job.limit) if job.limit else pending
+
+
+def _engine_options(job: TranslationJob) -> dict:
+    options = dict(job.options)
+    if job.model:
+        options["model"] = job.model
+    if job.engine == "openai":
+        options.setdefault("base_url", settings.OPENAI_BASE_URL)
+        options.setdefault("model", settings.OPENAI_MODEL)
+    return options

@@ -1,0 +1,13 @@
+"""Celery tasks of the translation app. The queue is chosen per job when it is sent
+(`services.queue_for`: GPU engines go to `gpu`), so one task serves both queues."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def run_translation_job(job_id: int) -> None:
+    from .services import run_job
+
+    run_job(job_id)
