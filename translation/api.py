@@ -1,0 +1,98 @@
+"""REST API for translation jobs: start, list, status, cancel, requeue."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.decorators import api_view
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from audit.access import READERS, require_role
+from audit.roles import ADMIN
+
+from . import services
+from .engines import ENGINES
+from .models import TranslationJob
+
+
+class JobInput(serializers.Serializer):
+    dataset = serializers.CharField(help_text="Dataset name.")
+    engine = serializers.ChoiceField(choices=sorted(ENGINES))
+    model = serializers.CharField(required=False, allow_blank=True, default="")
+    options = serializers.DictField(required=False, default=dict, help_text="Engine options, e.g. base_url.")
+    limit = serializers.IntegerField(required=False, min_value=1, allow_null=True, default=None)
+    round_trip = serializers.BooleanField(required=False, default=True)
+
+
+class JobOutput(serializers.ModelSerializer):
+    dataset = serializers.CharField(source="dataset.name")
+    items_per_second = serializers.FloatField(allow_null=True)
+    eta_seconds = serializers.FloatField(allow_null=True)
+    percent = serializers.FloatField()
+
+    class Meta:
+        model = TranslationJob
+        fields = [
+            "id", "dataset", "engine", "model", "options", "target_language", "limit", "round_trip", "queue",
+            "state", "total", "done", "errors", "error_log", "message", "percent", "items_per_second",
+            "eta_seconds", "created_at", "started_at", "finished_at",
+        ]  # fmt: skip
+
+
+@extend_schema(request=JobInput, responses={200: JobOutput(many=True), 201: JobOutput})
+@api_view(["GET", "POST"])
+def jobs(request: Request) -> Response:
+    """List translation jobs (reviewers, admins) or start one (admins)."""
+    if request.method == "GET":
+        require_role(request.user, *READERS)
+        queryset = TranslationJob.objects.select_related("dataset")[:200]
+        return Response(JobOutput(queryset, many=True).data)
+    require_role(request.user, ADMIN)
+    data = JobInput(data=request.data)
+    data.is_valid(raise_exception=True)
+    try:
+        job = services.create_job(**data.validated_data, created_by=request.user)
+    except services.JobError as exc:
+        return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+    services.enqueue(job)
+    return Response(JobOutput(job).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(responses={200: JobOutput})
+@api_view(["GET"])
+def job(request: Request, job_id: int) -> Response:
+    require_role(request.user, *READERS)
+    found = TranslationJob.objects.select_related("dataset").filter(pk=job_id).first()
+    if found is None:
+        return Response({"detail": f"no translation job {job_id}"}, status=status.HTTP_404_NOT_FOUND)
+    return Response(JobOutput(found).data)
+
+
+@extend_schema(request=None, responses={200: JobOutput, 409: dict})
+@api_view(["POST"])
+def job_cancel(request: Request, job_id: int) -> Response:
+    return _act(request, job_id, "cancel")
+
+
+@extend_schema(request=None, responses={200: JobOutput, 409: dict})
+@api_view(["POST"])
+def job_requeue(request: Request, job_id: int) -> Response:
+    return _act(request, job_id, "requeue")
+
+
+def _act(request: Request, job_id: int, action: str) -> Response:
+    require_role(request.user, ADMIN)
+    found = TranslationJob.objects.filter(pk=job_id).first()
+    if found is None:
+        return Response({"detail": f"no translation job {job_id}"}, status=status.HTTP_404_NOT_FOUND)
+    if action == "cancel":
+        if not services.cancel(found):
+            return Response({"detail": f"job {job_id} is {found.state}; nothing to cancel"}, status=status.HTTP_409_CONFLICT)
+    else:
+        try:
+            services.requeue(found)
+        except services.JobError as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+    found.refresh_from_db()
+    return Response(JobOutput(found).data)
