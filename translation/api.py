@@ -23,6 +23,7 @@ class JobInput(serializers.Serializer):
     options = serializers.DictField(required=False, default=dict, help_text="Engine options, e.g. base_url.")
     limit = serializers.IntegerField(required=False, min_value=1, allow_null=True, default=None)
     round_trip = serializers.BooleanField(required=False, default=True)
+    batch_size = serializers.IntegerField(required=False, min_value=1, allow_null=True, default=None)
 
 
 class JobOutput(serializers.ModelSerializer):
@@ -34,7 +35,7 @@ class JobOutput(serializers.ModelSerializer):
     class Meta:
         model = TranslationJob
         fields = [
-            "id", "dataset", "engine", "model", "options", "target_language", "limit", "round_trip", "queue",
+            "id", "dataset", "engine", "model", "options", "target_language", "limit", "batch_size", "round_trip", "queue",
             "state", "total", "done", "errors", "error_log", "message", "percent", "items_per_second",
             "eta_seconds", "created_at", "started_at", "finished_at",
         ]  # fmt: skip

@@ -68,6 +68,9 @@ class TranslationJob(models.Model):
     source_language = models.CharField(max_length=8, default="en")
     target_language = models.CharField(max_length=8, default="fr")
     limit = models.PositiveIntegerField(null=True, blank=True, help_text="Translate at most this many items.")
+    batch_size = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Items per batch (what a killed worker may lose); default: the engine's."
+    )
     round_trip = models.BooleanField(default=True, help_text="Translate back to score the round trip (chrF).")
     queue = models.CharField(max_length=16, default="default")
     state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED)

@@ -1,6 +1,7 @@
 """Translation jobs: create, run, requeue, cancel. The one place that writes Translations.
 
-A job walks its dataset in file order, BATCH_SIZE items at a time. Each batch goes
+A job walks its dataset in file order, a batch of items at a time (the engine's
+`batch_size`, or the job's). Each batch goes
 through the engine in one call (plus one call back for the round-trip check), and its
 rows and the job's progress are written in one transaction with `ignore_conflicts`
 on the (item, language, engine, model, prompt version) constraint. So a worker killed
@@ -32,7 +33,6 @@ from .structure import ItemSource, translate_items
 
 log = logging.getLogger(__name__)
 
-BATCH_SIZE = 64
 ERROR_LOG_SIZE = 20
 # A running job whose worker has not written progress for this long is taken to be
 # dead: another worker (a requeue, or the broker's redelivery) may claim it.
@@ -72,6 +72,7 @@ def create_job(
     options: dict | None = None,
     limit: int | None = None,
     round_trip: bool = True,
+    batch_size: int | None = None,
     target_language: str = "fr",
     created_by=None,
 ) -> TranslationJob:
@@ -80,6 +81,8 @@ def create_job(
         raise JobError(f"unknown translation engine {engine!r}; known engines: {', '.join(sorted(ENGINES))}")
     if limit is not None and limit < 1:
         raise JobError(f"limit must be a positive number of items, got {limit}")
+    if batch_size is not None and batch_size < 1:
+        raise JobError(f"batch size must be a positive number of items, got {batch_size}")
     if isinstance(dataset, str):
         try:
             dataset = Dataset.objects.get(name=dataset)
@@ -89,6 +92,7 @@ def create_job(
     options = dict(options or {})
     job = TranslationJob.objects.create(
         dataset=dataset, engine=engine, model=model, options=options, limit=limit, round_trip=round_trip,
+        batch_size=batch_size,
         target_language=target_language, queue=queue_for(engine, options), created_by=created_by,
     )  # fmt: skip
     job.total = _remaining(job)
@@ -161,17 +165,17 @@ def _claimable(now):
 
 def _run_batches(job: TranslationJob, engine: Engine, on_batch) -> None:
     prompt_version = engine.prompt_version or ""
-    last_index = -1
+    size = job.batch_size or engine.batch_size
+    after = -1
     while True:
         job.refresh_from_db(fields=["state", "done", "total"])
         if job.state != TranslationJob.State.RUNNING:
             return  # cancelled from the page or the API
-        budget = job.total - job.done if job.limit else BATCH_SIZE
-        batch = list(pending_items(job, prompt_version).filter(source_index__gt=last_index)[: min(BATCH_SIZE, budget)])
-        if not batch or budget <= 0:
+        budget = job.total - job.done if job.limit else size
+        batch, after = _next_batch(job, prompt_version, after, min(size, budget)) if budget > 0 else ([], after)
+        if not batch:
             _finish(job, TranslationJob.State.DONE)
             return
-        last_index = batch[-1].source_index
         started = time.perf_counter()
         rows, failures = _translate_batch(job, engine, batch, prompt_version)
         seconds = time.perf_counter() - started
@@ -188,6 +192,28 @@ def _run_batches(job: TranslationJob, engine: Engine, on_batch) -> None:
             TranslationJob.objects.filter(pk=job.pk, state=TranslationJob.State.RUNNING).update(**updates)
         if on_batch:
             on_batch(job)
+
+
+def _next_batch(job: TranslationJob, prompt_version: str, after: int, size: int) -> tuple[list[Item], int]:
+    """The next `size` items after file position `after` that this engine version has not
+    translated. Two index lookups per batch, whatever the table statistics say (an
+    anti-join planned on stale statistics took seconds per batch)."""
+    while True:
+        candidates = list(
+            Item.objects.filter(dataset_id=job.dataset_id, source_index__gt=after).order_by("source_index")[:size]
+        )
+        if not candidates:
+            return [], after
+        after = candidates[-1].source_index
+        done = set(
+            Translation.objects.filter(
+                item_id__in=[c.pk for c in candidates], target_language=job.target_language,
+                engine=job.engine, model=job.model, prompt_version=prompt_version,
+            ).values_list("item_id", flat=True)
+        )  # fmt: skip
+        fresh = [c for c in candidates if c.pk not in done]
+        if fresh:
+            return fresh, after
 
 
 def _translate_batch(job, engine, batch, prompt_version) -> tuple[list[Translation], list[dict]]:

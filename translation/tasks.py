@@ -4,6 +4,15 @@
 from __future__ import annotations
 
 from celery import shared_task
+from celery.signals import worker_process_init
+
+
+@worker_process_init.connect
+def warm_up(**_kwargs) -> None:
+    """Load the language identifier's model (seconds) when a worker starts, not in a job."""
+    from .checks import detect_language
+
+    detect_language("Une phrase pour charger le modèle.")
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)

@@ -115,7 +115,8 @@ def served_model(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str
             env=env,
         )
     try:
-        from transformers import AutoModelForCausalLM  # noqa: F401  (warm-up, see docstring)
+        # Warm-up, see the docstring: what the hf engine test will load.
+        from transformers import AutoModelForSeq2SeqLM, AutoTokenizer, LlamaForCausalLM  # noqa: F401
 
         deadline = time.monotonic() + 120
         while not _healthy(port):
@@ -152,6 +153,7 @@ QUESTIONS = [
 ]
 
 
+@pytest.mark.slow  # shares the 10-30 s start of `transformers serve`
 def test_real_server_returns_outputs_in_input_order_with_usage(served_model: tuple[str, Path]) -> None:
     served_llm, tiny_llm = served_model
     engine = get_engine("openai", model=str(tiny_llm), base_url=served_llm, max_tokens=6, concurrency=4)
@@ -166,6 +168,7 @@ def test_real_server_returns_outputs_in_input_order_with_usage(served_model: tup
     assert result.usage.completion_tokens and 4 <= result.usage.completion_tokens <= 4 * 6
 
 
+@pytest.mark.slow  # shares the 10-30 s start of `transformers serve`
 def test_hf_engine_runs_the_same_prompt_locally(served_model: tuple[str, Path]) -> None:
     served_llm, tiny_llm = served_model
     served = OpenAIEngine(model=str(tiny_llm), base_url=served_llm, max_tokens=6).translate(

@@ -92,7 +92,7 @@ def test_killed_worker_loses_at_most_the_batch_in_flight_and_a_requeue_finishes(
     instruct, celery_worker_factory, wait_for, settings
 ):
     settings.JOB_STALE_SECONDS = 1
-    job = create_job("instruct", engine="apertium", round_trip=True)
+    job = create_job("instruct", engine="apertium", round_trip=True, batch_size=64)
     total = job.total
     enqueue(job)
     worker = celery_worker_factory(env={"JOB_STALE_SECONDS": "1"})

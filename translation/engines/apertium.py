@@ -149,6 +149,8 @@ class ApertiumEngine(Engine):
 
     name = "apertium"
     max_segment_chars = 20_000
+    # Starting the pipeline's ~10 processes costs ~0.5 s, so jobs hand it big batches.
+    batch_size = 512
 
     def __init__(
         self,

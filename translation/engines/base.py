@@ -71,6 +71,7 @@ class Engine(abc.ABC):
     prompt_version: str | None = None
     max_segment_chars: int = 4000
     device: str = "cpu"
+    batch_size: int = 64  # items per job batch: what a killed worker may lose
 
     def translate(self, texts: list[str], source: str, target: str) -> BatchResult:
         """Translate `texts` from `source` to `target` (ISO 639-1 codes)."""

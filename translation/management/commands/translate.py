@@ -23,6 +23,7 @@ class Command(BaseCommand):
         parser.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                             help="Engine option, e.g. base_url=http://127.0.0.1:8001/v1 (repeatable).")  # fmt: skip
         parser.add_argument("--limit", type=int)
+        parser.add_argument("--batch-size", type=int, help="Items per batch (default: the engine's).")
         parser.add_argument("--no-round-trip", action="store_true", help="Skip the back-translation check.")
         parser.add_argument("--queue", action="store_true", help="Enqueue a Celery job instead of running inline.")
 
@@ -31,7 +32,7 @@ class Command(BaseCommand):
             job = create_job(
                 options["dataset"], engine=options["engine"], model=options["model"],
                 options=_options(options["option"]), limit=options["limit"],
-                round_trip=not options["no_round_trip"],
+                round_trip=not options["no_round_trip"], batch_size=options["batch_size"],
             )  # fmt: skip
         except JobError as exc:
             raise CommandError(str(exc)) from exc

@@ -1,0 +1,114 @@
+"""Translation benchmark: apertium on N world instruction items, engine-only vs the whole job.
+
+  engine-only: the distinct segments the job would send (translation.structure.engine_segments),
+               translated in the job's batch size with the apertium engine, nothing else;
+  job:         the same items through a queued TranslationJob on a real Celery worker
+               (Redis broker, PostgreSQL): structure protection, checks (no round trip),
+               writes and progress; timed from enqueue to state "done".
+  job + round trip: the same, with the back translation and its chrF check (the default).
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/relecture_bench REDIS_URL=redis://127.0.0.1:6379/13 \
+        python bench/translate_bench.py [--items 10000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def setup(url: str, redis_url: str) -> None:
+    os.environ["DATABASE_URL"], os.environ["REDIS_URL"] = url, redis_url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    db, admin = url.rsplit("/", 1)[1], url.rsplit("/", 1)[0] + "/postgres"
+    subprocess.run(["psql", admin, "-qc", f"DROP DATABASE IF EXISTS {db}"], check=True, capture_output=True)
+    subprocess.run(["psql", admin, "-qc", f"CREATE DATABASE {db}"], check=True)
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def engine_only(items) -> tuple[float, int]:
+    from translation.engines import get_engine
+    from translation.structure import ItemSource, engine_segments
+
+    engine = get_engine("apertium")
+    size = engine.batch_size  # the job's batch size
+    started = time.perf_counter()
+    segments = 0
+    for offset in range(0, len(items), size):
+        batch = [ItemSource(i.conversations, i.meta, i.task_type) for i in items[offset : offset + size]]
+        texts = engine_segments(batch, engine.max_segment_chars)
+        engine.translate(texts, "en", "fr")
+        segments += len(texts)
+    return time.perf_counter() - started, segments
+
+
+def queued_job(dataset, n: int, round_trip: bool) -> float:
+    from translation.models import Translation, TranslationJob
+    from translation.services import create_job, enqueue
+
+    Translation.objects.filter(item__dataset=dataset).delete()
+    job = create_job(dataset, engine="apertium", limit=n, round_trip=round_trip)
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "default", "--concurrency", "1",
+         "--without-gossip", "--without-mingle", "--loglevel", "WARNING"],
+        cwd=ROOT, env=os.environ.copy(), start_new_session=True,
+    )  # fmt: skip
+    try:
+        time.sleep(3)  # worker start-up is not the pipeline's cost
+        started = time.perf_counter()
+        enqueue(job)
+        while TranslationJob.objects.get(pk=job.pk).state in TranslationJob.ACTIVE_STATES:
+            time.sleep(0.2)
+        seconds = time.perf_counter() - started
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+        worker.wait()
+    job.refresh_from_db()
+    assert job.state == "done" and job.done == n, (job.state, job.done, job.message)
+    return seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--items", type=int, default=10_000)
+    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/relecture_bench"))
+    parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/13"))
+    parser.add_argument("--skip-round-trip", action="store_true")
+    args = parser.parse_args()
+    setup(args.database_url, args.redis_url)
+
+    from audit.models import Item
+    from audit.services import import_dataset
+    from world.generator import generate_world
+
+    with tempfile.TemporaryDirectory() as tmp:
+        generate_world(tmp, seed=1, size="full")
+        dataset = import_dataset(Path(tmp) / "llava/llava_instruct.json", format="llava", name="bench-instruct").dataset
+        items = list(Item.objects.filter(dataset=dataset).order_by("source_index")[: args.items])
+        n = len(items)
+        engine_s, segments = engine_only(items)
+        job_s = queued_job(dataset, n, round_trip=False)
+        print(f"{n:,} items, {segments:,} engine segments")
+        print(f"engine only:       {engine_s:6.1f} s  {n / engine_s:7.1f} items/s")
+        print(f"job (no round trip): {job_s:6.1f} s  {n / job_s:7.1f} items/s = {engine_s / job_s:.2f}x engine-only")
+        if not args.skip_round_trip:
+            full_s = queued_job(dataset, n, round_trip=True)
+            print(f"job + round trip:  {full_s:6.1f} s  {n / full_s:7.1f} items/s")
+
+
+if __name__ == "__main__":
+    main()
