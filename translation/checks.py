@@ -170,11 +170,16 @@ def run_checks(
         problems += [f"turn {i}: {p}" for p in structure_problems(s, t, source_lang, target_lang)]
     source_text, target_text = "\n".join(sources), "\n".join(targets)
     language, confidence = detect_language(target_text)
+    source_detected, source_confidence = detect_language(source_text)
     result: dict[str, Any] = {
         "structure_ok": not problems,
         "structure_problems": problems,
         "language": language,
         "language_confidence": round(confidence, 4),
+        # A source that is not in the source language (a French record in an English
+        # set) cannot yield a trustworthy translation: flagged, and graded down.
+        "source_language": source_detected,
+        "source_language_ok": source_detected in (None, source_lang) or source_confidence < LANGID_CONFIDENT,
         "length_ratio": _round(length_ratio(source_text, target_text)),
         "untranslated_share": _round(untranslated_share(source_text, target_text)),
         "roundtrip_chrf": None,
@@ -195,6 +200,8 @@ def suggest_grade(signals: Mapping[str, Any], target_lang: str = "fr") -> tuple[
     moderate: list[str] = []
     if not signals["structure_ok"]:
         low.append("structure broken: " + "; ".join(signals["structure_problems"]))
+    if not signals.get("source_language_ok", True):
+        low.append(f"source text is not in the source language (detected {signals['source_language']})")
     language = signals["language"]
     if language is not None and language != target_lang:
         target = low if signals["language_confidence"] >= LANGID_CONFIDENT else moderate

@@ -47,7 +47,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 'ordering': ['dataset_id', 'source_index'],
-                'indexes': [models.Index(fields=['dataset', 'task_type', 'split', 'source_index'], name='item_dataset_task_idx'), models.Index(fields=['dataset', 'source_index'], name='item_dataset_order_idx')],
+                'indexes': [models.Index(fields=['dataset', 'source_index'], name='item_dataset_order_idx')],
                 'constraints': [models.UniqueConstraint(fields=('dataset', 'external_id'), name='item_unique_external_id')],
             },
         ),

@@ -123,3 +123,28 @@ def test_only_stopped_jobs_can_be_requeued(instruct):
     job = create_job("instruct", engine="apertium", limit=3)
     with pytest.raises(JobError, match="is queued; only failed, cancelled or stalled jobs can be requeued"):
         requeue(job)
+
+
+@pytest.mark.django_db
+def test_empty_answers_and_non_english_sources_are_handled_and_flagged(tmp_path):
+    import json
+
+    records = [
+        {"id": "empty", "conversations": [{"from": "human", "value": "What is written here?"}, {"from": "gpt", "value": ""}]},
+        {"id": "french", "conversations": [
+            {"from": "human", "value": "Quelle est la couleur du grand cercle dans cette image ?"},
+            {"from": "gpt", "value": "Le grand cercle est rouge et le petit carré est bleu."},
+        ]},
+        {"id": "fine", "conversations": [
+            {"from": "human", "value": "What colour is the big circle in this picture?"},
+            {"from": "gpt", "value": "The big circle is red and the small square is blue."},
+        ]},
+    ]  # fmt: skip
+    path = tmp_path / "odd.json"
+    path.write_text(json.dumps(records))
+    import_dataset(path, format="llava", name="odd")
+    call_command("translate", "--dataset", "odd", "--engine", "apertium")
+    rows = {t.item.external_id: t for t in Translation.objects.select_related("item")}
+    assert rows["empty"].turns[1]["value"] == ""
+    assert rows["french"].checks["source_language_ok"] is False and rows["french"].suggested_grade == "low"
+    assert rows["fine"].checks["source_language_ok"] is True

@@ -1,0 +1,151 @@
+"""REST API of the audit: next item, grade, skip, undo, my grades, campaigns, statistics, adjudication.
+
+Same rules as the pages: the same access helpers (audit/access.py), the same write
+functions (audit/grading.py, audit/campaigns.py), the same item shape (payloads.py).
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.decorators import api_view
+from rest_framework.exceptions import ValidationError as DRFValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from . import serializers as s
+from .access import READERS, campaign_for_annotator, campaign_for_reader, require_role, visible_campaigns
+from .assignment import next_assignment
+from .campaign_stats import campaign_statistics, pending_adjudications
+from .campaigns import CampaignSpec, create_campaign
+from .grading import GradingError, do_adjudicate, do_grade, do_skip, do_undo_last
+from .models import Assessment
+from .payloads import item_payload, load_assignment, progress
+from .roles import ADMIN, ANNOTATOR
+
+
+def _error(exc: GradingError) -> Response:
+    body = {"detail": exc.message}
+    if exc.field:
+        body["field"] = exc.field
+    return Response(body, status=exc.status)
+
+
+def _valid(serializer_class, request: Request):
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def _next_body(campaign, user, exclude) -> dict | None:
+    assignment = next_assignment(campaign, user, exclude=exclude)
+    return item_payload(load_assignment(assignment.pk)) if assignment else None
+
+
+@extend_schema(request=s.NextItemInput, responses={200: dict, 204: None})
+@api_view(["POST"])
+def next_item(request: Request, campaign_id: int) -> Response:
+    """Lease and return the next item to grade (204 when nothing is left for you)."""
+    campaign = campaign_for_annotator(request.user, campaign_id)
+    data = _valid(s.NextItemInput, request)
+    body = _next_body(campaign, request.user, data["exclude"])
+    if body is None:
+        return Response(status=status.HTTP_204_NO_CONTENT)
+    return Response({"item": body, "progress": progress(campaign, request.user.pk)})
+
+
+@extend_schema(request=s.GradeInput, responses={201: dict})
+@api_view(["POST"])
+def grade(request: Request, assignment_id: int) -> Response:
+    """Grade a leased item; with "next": true the answer also carries the next item."""
+    require_role(request.user, ANNOTATOR)
+    data = _valid(s.GradeInput, request)
+    try:
+        assessment = do_grade(assignment_id, dict(data), annotator=request.user)
+    except GradingError as exc:
+        return _error(exc)
+    campaign = assessment.assignment.campaign  # fetched with the lease, no extra query
+    body = {"assessment": assessment.pk, "grade": assessment.grade, "progress": progress(campaign, request.user.pk)}
+    if data["next"]:
+        body["next"] = _next_body(campaign, request.user, data["exclude"])
+    return Response(body, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(request=s.SkipInput, responses={200: dict})
+@api_view(["POST"])
+def skip(request: Request, assignment_id: int) -> Response:
+    """Pass on an item; "flag": true also reports it to reviewers."""
+    require_role(request.user, ANNOTATOR)
+    data = _valid(s.SkipInput, request)
+    try:
+        do_skip(assignment_id, annotator=request.user, flag=data["flag"], reason=data["reason"])
+    except GradingError as exc:
+        return _error(exc)
+    return Response({"skipped": assignment_id, "flagged": data["flag"]})
+
+
+@extend_schema(request=None, responses={200: dict})
+@api_view(["POST"])
+def undo(request: Request, campaign_id: int) -> Response:
+    """Take back your last grade in the campaign; the item is returned to you."""
+    campaign = campaign_for_annotator(request.user, campaign_id)
+    try:
+        assignment = do_undo_last(campaign, annotator=request.user)
+    except GradingError as exc:
+        return _error(exc)
+    return Response({"item": item_payload(load_assignment(assignment.pk)),
+                     "progress": progress(campaign, request.user.pk)})  # fmt: skip
+
+
+@extend_schema(responses=s.MyGrade(many=True))
+@api_view(["GET"])
+def my_grades(request: Request) -> Response:
+    """Your own current grades, newest first (everyone sees only their own here)."""
+    grades = Assessment.objects.filter(annotator=request.user).select_related("entry__translation__item")
+    if request.query_params.get("campaign"):
+        grades = grades.filter(entry__campaign_id=request.query_params["campaign"])
+    grades = grades.order_by("-created_at")[:500]
+    return Response(s.MyGrade(grades, many=True).data)
+
+
+@extend_schema(request=s.CampaignInput, responses=s.CampaignSummary)
+@api_view(["GET", "POST"])
+def campaigns(request: Request) -> Response:
+    """GET: the campaigns you may see. POST (admins): create one."""
+    if request.method == "GET":
+        return Response(s.CampaignSummary(visible_campaigns(request.user), many=True).data)
+    require_role(request.user, ADMIN)
+    data = _valid(s.CampaignInput, request)
+    try:
+        campaign = create_campaign(CampaignSpec(**data), acting_user=request.user)
+    except ValidationError as exc:
+        raise DRFValidationError(exc.message_dict) from None
+    return Response(s.CampaignSummary(campaign).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(responses={200: dict})
+@api_view(["GET"])
+def campaign_stats(request: Request, campaign_id: int) -> Response:
+    """Progress, agreement, control reliability and estimates of a campaign (reviewers, admins)."""
+    campaign = campaign_for_reader(request.user, campaign_id)
+    return Response(campaign_statistics(campaign).as_json())
+
+
+@extend_schema(responses={200: dict})
+@api_view(["GET"])
+def adjudication_queue(request: Request, campaign_id: int) -> Response:
+    campaign = campaign_for_reader(request.user, campaign_id)
+    return Response(pending_adjudications(campaign, limit=100))
+
+
+@extend_schema(request=s.AdjudicateInput, responses={200: dict})
+@api_view(["POST"])
+def adjudicate(request: Request, entry_id: int) -> Response:
+    require_role(request.user, *READERS)
+    data = _valid(s.AdjudicateInput, request)
+    try:
+        final = do_adjudicate(entry_id, grade=data["grade"], reviewer=request.user, post_edit_of=data["post_edit_of"])
+    except GradingError as exc:
+        return _error(exc)
+    return Response({"entry": entry_id, "grade": final.grade, "source": final.source})

@@ -1,0 +1,155 @@
+"""A campaign's figures for the campaign page, the estimates page and the REST API.
+
+Reads the database and hands plain tuples to the pure modules audit/agreement.py and
+audit/estimates.py, which own every formula.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import asdict, dataclass, field
+from itertools import combinations
+from typing import Any
+
+from django.db.models import Count
+
+from translation.models import Translation
+
+from . import agreement, estimates
+from .models import Assessment, Campaign, Entry, FinalGrade, Membership, PendingAdjudication
+
+
+@dataclass
+class CampaignStatistics:
+    progress: dict[str, int]
+    final_counts: dict[str, int]
+    pending: int
+    flagged: int
+    percent: agreement.Coefficient
+    fleiss: agreement.Coefficient
+    alpha: agreement.Coefficient
+    pairs: list[dict[str, Any]]
+    annotators: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _ratings(campaign: Campaign, *, controls: bool) -> list[tuple[int, str, str]]:
+    return list(
+        Assessment.objects.filter(entry__campaign=campaign, entry__is_control=controls).values_list(
+            "entry_id", "annotator__username", "grade"
+        )
+    )
+
+
+def campaign_statistics(campaign: Campaign) -> CampaignStatistics:
+    ratings = _ratings(campaign, controls=False)
+    control_ratings = _ratings(campaign, controls=True)
+    by_annotator = Counter(annotator for _, annotator, _ in ratings)
+    names = sorted({name for _, name, _ in ratings})
+    pairs = []
+    for a, b in combinations(names, 2):
+        kappa = agreement.cohen_weighted_kappa(ratings, a, b)
+        if kappa.n_items:
+            pairs.append({"a": a, "b": b, "kappa": kappa.value, "n_items": kappa.n_items, "reason": kappa.reason})
+    with_consensus = agreement.agreement_with_consensus(ratings)
+    reliability = agreement.control_reliability(control_ratings, {e for e, _, _ in control_ratings})
+    annotators = []
+    for membership in Membership.objects.filter(campaign=campaign).select_related("annotator").order_by("annotator__username"):
+        name = membership.annotator.username
+        peer = with_consensus.get(name)
+        control = reliability.get(name)
+        annotators.append({
+            "annotator": name, "graded": by_annotator.get(name, 0),
+            "agreement": peer.share if peer else None, "compared": peer.n_compared if peer else 0,
+            "leniency": peer.mean_offset if peer else None,
+            "controls": control.n_controls if control else 0, "controls_caught": control.n_caught if control else 0,
+            "control_share": control.share if control else None, "flagged": bool(control and control.flagged),
+        })  # fmt: skip
+    finals = dict(FinalGrade.objects.filter(entry__campaign=campaign).values_list("grade").annotate(n=Count("pk")))
+    total = campaign.size * campaign.overlap
+    done = len(ratings)
+    return CampaignStatistics(
+        progress={"grades_done": done, "grades_needed": total, "remaining": max(total - done, 0),
+                  "finals": sum(finals.values()), "entries": campaign.size},  # fmt: skip
+        final_counts={grade: finals.get(grade, 0) for grade in ("high", "moderate", "low")},
+        pending=PendingAdjudication.objects.filter(entry__campaign=campaign).count(),
+        flagged=Entry.objects.filter(campaign=campaign, flagged=True).count(),
+        percent=agreement.percent_agreement(ratings),
+        fleiss=agreement.fleiss_kappa(ratings, campaign.overlap),
+        alpha=agreement.krippendorff_alpha(ratings),
+        pairs=pairs,
+        annotators=annotators,
+    )
+
+
+def strata(campaign: Campaign) -> list[estimates.Stratum]:
+    """One stratum per task type with its size in the audited population and its final-grade counts."""
+    candidates = Translation.objects.filter(item__dataset=campaign.dataset, target_language=campaign.target_language)
+    for name in ("engine", "model", "prompt_version"):
+        if getattr(campaign, name):
+            candidates = candidates.filter(**{name: getattr(campaign, name)})
+    sizes = dict(candidates.values_list("item__task_type").annotate(n=Count("pk")).order_by())
+    counts: dict[str, Counter[str]] = defaultdict(Counter)
+    finals = FinalGrade.objects.filter(entry__campaign=campaign).values_list("entry__stratum", "grade")
+    for stratum, grade in finals:
+        counts[stratum][grade] += 1
+    return [estimates.Stratum(name, size, dict(counts[name])) for name, size in sorted(sizes.items())]
+
+
+def campaign_estimates(campaign: Campaign, *, rule: str = "high", margin: float = 0.03) -> dict[str, Any]:
+    """Grade shares with Wilson intervals, extrapolated counts, usable share, sample-size help, per task type."""
+    per_type = strata(campaign)
+    graded = sum(s.graded for s in per_type)
+    highs = sum(s.counts.get("high", 0) for s in per_type)
+    if campaign.sampling == Campaign.Sampling.STRATIFIED:
+        design = [s for s in per_type if s.population]
+    else:  # one simple random sample (or all, or uncertainty order) over the whole population
+        merged: Counter[str] = Counter()
+        for s in per_type:
+            merged.update(s.counts)
+        design = [estimates.Stratum("all", campaign.population, dict(merged))]
+    shares = estimates.grade_shares(design)
+    usable = estimates.usable_share(design, rule)
+    return {
+        "rule": rule,
+        "graded": graded,
+        "population": campaign.population,
+        "stratified": campaign.sampling == Campaign.Sampling.STRATIFIED,
+        "shares": {g: {"share": asdict(sh), "count": asdict(estimates.extrapolate(sh, campaign.population))}
+                   for g, sh in shares.items()},  # fmt: skip
+        "usable": {"share": asdict(usable), "count": asdict(estimates.extrapolate(usable, campaign.population))},
+        "still_needed": estimates.items_still_needed(
+            margin, graded=graded, successes=highs, population=campaign.population
+        ),
+        "margin": margin,
+        "per_type": [
+            {"task_type": s.name, "population": s.population, "graded": s.graded,
+             "shares": {g: asdict(sh) for g, sh in estimates.grade_shares([s]).items()}}  # fmt: skip
+            for s in per_type
+        ],
+    }
+
+
+def pending_adjudications(campaign: Campaign, *, limit: int = 50) -> list[dict[str, Any]]:
+    """Disagreements waiting for a reviewer, oldest first, with every grade, category, post-edit and comment."""
+    pending = (
+        PendingAdjudication.objects.filter(entry__campaign=campaign)
+        .select_related("entry__translation__item")
+        .order_by("created_at", "pk")[:limit]
+    )
+    entries = [p.entry for p in pending]
+    grades: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for a in Assessment.objects.filter(entry__in=entries).select_related("annotator").order_by("pk"):
+        grades[a.entry_id].append({
+            "assessment": a.pk, "annotator": a.annotator.username, "grade": a.grade, "categories": a.categories,
+            "post_edit": a.post_edit, "comment": a.comment,
+        })  # fmt: skip
+    return [
+        {"entry": e.pk, "item": e.translation.item.external_id, "task_type": e.stratum,
+         "turns": [{"source": s.get("value", ""), "target": t.get("value", "")}
+                   for s, t in zip(e.translation.item.conversations, e.translation.turns)],
+         "grades": grades[e.pk]}  # fmt: skip
+        for e in entries
+    ]

@@ -1,0 +1,212 @@
+"""Write operations of the grading workflow, each in one transaction.
+
+Grades, skips and flags, undo of the last grade, and adjudication. Every refusal is a
+GradingError carrying the HTTP status the page and the REST API answer with and a
+message that says what was wrong; a refused call changes nothing. Every change to a
+grade is recorded in AssessmentChange (who, when, old, new).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from .agreement import consensus
+from .models import (
+    Assessment, AssessmentChange, Assignment, Campaign, Entry, FinalGrade, Membership, PendingAdjudication, Skip,
+)  # fmt: skip
+
+UNDO_SECONDS = 120
+"""How long the last grade can be taken back from the grading page."""
+MAX_COMMENT = 5000
+
+
+class GradingError(Exception):
+    def __init__(self, status: int, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.status, self.message, self.field = status, message, field
+
+
+def _snapshot(assessment: Assessment) -> dict[str, Any]:
+    return {
+        "grade": assessment.grade, "categories": assessment.categories, "post_edit": assessment.post_edit,
+        "comment": assessment.comment, "seconds": assessment.seconds,
+    }  # fmt: skip
+
+
+def clean_grade(data: dict[str, Any], n_turns: int) -> dict[str, Any]:
+    """Validate a submitted grade; GradingError(400) names the bad field."""
+    grade = data.get("grade")
+    if grade not in Assessment.Grade.values:
+        raise GradingError(400, f"unknown grade {grade!r}; expected one of: high, moderate, low", "grade")
+    categories = data.get("categories") or []
+    if not isinstance(categories, list) or any(c not in Assessment.Category.values for c in categories):
+        known = ", ".join(Assessment.Category.values)
+        raise GradingError(400, f"unknown error category in {categories!r}; expected some of: {known}", "categories")
+    post_edit = data.get("post_edit") or None
+    if post_edit is not None and (
+        not isinstance(post_edit, list) or len(post_edit) != n_turns or not all(isinstance(t, str) for t in post_edit)
+    ):
+        raise GradingError(400, f"post_edit must be a list of {n_turns} strings, one per turn", "post_edit")
+    comment = data.get("comment") or ""
+    if not isinstance(comment, str) or len(comment) > MAX_COMMENT:
+        raise GradingError(400, f"comment must be text of at most {MAX_COMMENT} characters", "comment")
+    try:
+        seconds = max(0.0, min(float(data.get("seconds") or 0), 24 * 3600.0))
+    except (TypeError, ValueError):
+        raise GradingError(400, "seconds must be a number", "seconds") from None
+    return {"grade": grade, "categories": sorted(set(categories)), "post_edit": post_edit, "comment": comment,
+            "seconds": seconds}  # fmt: skip
+
+
+def _held_lease(assignment_id: int, annotator: User, now: datetime) -> Assignment:
+    """The assignment, locked, if the annotator holds a live lease on it; else the reason why not."""
+    assignment = (
+        Assignment.objects.select_for_update(of=("self",)).select_related("campaign").filter(pk=assignment_id).first()
+    )
+    if assignment is None:
+        raise GradingError(404, f"no assignment {assignment_id}")
+    campaign = assignment.campaign
+    if not Membership.objects.filter(campaign=campaign, annotator=annotator).exists():
+        raise GradingError(403, f"you are not an annotator of campaign {campaign.name!r}")
+    if Assessment.objects.filter(entry_id=assignment.entry_id, annotator=annotator).exists():
+        raise GradingError(409, f"you already graded this item (assignment {assignment_id}); use undo to change it")
+    if assignment.annotator_id != annotator.pk:
+        raise GradingError(
+            403, f"assignment {assignment_id} is not assigned to you (leases last {campaign.lease_minutes} minutes)"
+        )
+    if assignment.state != Assignment.State.LEASED or assignment.leased_until <= now:
+        raise GradingError(
+            409, f"your lease on assignment {assignment_id} expired at {assignment.leased_until:%H:%M:%S} UTC;"
+            " the item went back to the pool",
+        )
+    return assignment
+
+
+@transaction.atomic
+def do_grade(assignment_id: int, data: dict[str, Any], *, annotator: User, now: datetime | None = None) -> Assessment:
+    now = now or timezone.now()
+    assignment = _held_lease(assignment_id, annotator, now)
+    # The entry lock serialises the k graders of one translation, so exactly one of
+    # them sees all k grades and settles the consensus.
+    entry = Entry.objects.select_for_update().select_related("translation").get(pk=assignment.entry_id)
+    values = clean_grade(data, len(entry.control_turns or entry.translation.turns))
+    assessment = Assessment.objects.create(assignment=assignment, entry=entry, annotator=annotator, **values)
+    assignment.state = Assignment.State.DONE
+    assignment.save(update_fields=["state"])
+    if not entry.is_control:
+        Membership.objects.filter(campaign_id=assignment.campaign_id, annotator=annotator).update(
+            graded=F("graded") + 1
+        )
+    AssessmentChange.objects.create(
+        entry=entry, annotator=annotator, changed_by=annotator, action=AssessmentChange.Action.GRADE,
+        new=_snapshot(assessment),
+    )  # fmt: skip
+    if not entry.is_control:
+        _settle(entry, assignment.campaign)
+    return assessment
+
+
+def _settle(entry: Entry, campaign: Campaign) -> None:
+    """Once all k grades are in: the agreed grade becomes final, a disagreement waits for a reviewer."""
+    grades = list(Assessment.objects.filter(entry=entry).values_list("grade", flat=True))
+    if len(grades) < campaign.overlap:
+        return
+    agreed = consensus(grades)
+    if agreed is None:
+        PendingAdjudication.objects.get_or_create(entry=entry)
+    else:
+        FinalGrade.objects.update_or_create(
+            entry=entry, defaults={"grade": agreed, "source": FinalGrade.Source.CONSENSUS, "decided_by": None}
+        )
+
+
+@transaction.atomic
+def do_skip(assignment_id: int, *, annotator: User, flag: bool = False, reason: str = "",
+            now: datetime | None = None) -> Skip:  # fmt: skip
+    """Pass on an item (it never comes back to this annotator); ``flag`` also reports it to reviewers."""
+    now = now or timezone.now()
+    assignment = _held_lease(assignment_id, annotator, now)
+    skip = Skip.objects.create(entry_id=assignment.entry_id, annotator=annotator, flagged=flag, reason=reason[:2000])
+    if flag:
+        Entry.objects.filter(pk=assignment.entry_id).update(flagged=True)
+    Assignment.objects.filter(pk=assignment.pk).update(
+        state=Assignment.State.OPEN, annotator=None, leased_at=None, leased_until=None
+    )
+    return skip
+
+
+@transaction.atomic
+def do_undo_last(campaign: Campaign, *, annotator: User, now: datetime | None = None) -> Assignment:
+    """Take back the annotator's last grade in the campaign (within UNDO_SECONDS); the item is theirs again."""
+    now = now or timezone.now()
+    last = (
+        Assessment.objects.select_for_update(of=("self",))
+        .filter(entry__campaign=campaign, annotator=annotator)
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+    if last is None:
+        raise GradingError(404, "you have no grade to undo in this campaign")
+    if last.created_at < now - timedelta(seconds=UNDO_SECONDS):
+        raise GradingError(409, f"your last grade is older than {UNDO_SECONDS} seconds and can no longer be undone")
+    entry = Entry.objects.select_for_update().get(pk=last.entry_id)
+    final = FinalGrade.objects.filter(entry=entry).first()
+    if final is not None and final.source == FinalGrade.Source.ADJUDICATION:
+        raise GradingError(409, "a reviewer already adjudicated this item; ask them to change the final grade")
+    if final is not None:
+        final.delete()
+    PendingAdjudication.objects.filter(entry=entry).delete()
+    AssessmentChange.objects.create(
+        entry=entry, annotator=annotator, changed_by=annotator, action=AssessmentChange.Action.UNDO,
+        old=_snapshot(last),
+    )  # fmt: skip
+    assignment = Assignment.objects.select_for_update().get(pk=last.assignment_id)
+    last.delete()
+    assignment.state = Assignment.State.LEASED
+    assignment.leased_at = now
+    assignment.leased_until = now + timedelta(minutes=campaign.lease_minutes)
+    assignment.save(update_fields=["state", "leased_at", "leased_until"])
+    if not entry.is_control:
+        Membership.objects.filter(campaign=campaign, annotator=annotator).update(graded=F("graded") - 1)
+    return assignment
+
+
+@transaction.atomic
+def do_adjudicate(entry_id: int, *, grade: str, reviewer: User, post_edit_of: int | None = None) -> FinalGrade:
+    """A reviewer sets the final grade of a translation whose graders disagreed.
+
+    ``post_edit_of`` names an Assessment whose post-edit becomes the final text.
+    """
+    if grade not in Assessment.Grade.values:
+        raise GradingError(400, f"unknown grade {grade!r}; expected one of: high, moderate, low", "grade")
+    entry = Entry.objects.select_for_update().filter(pk=entry_id, is_control=False).first()
+    if entry is None:
+        raise GradingError(404, f"no audited translation {entry_id}")
+    grades = list(Assessment.objects.filter(entry=entry))
+    if len(grades) < entry.campaign.overlap:
+        raise GradingError(409, f"only {len(grades)} of {entry.campaign.overlap} grades are in; wait for the rest")
+    final_turns = None
+    if post_edit_of is not None:
+        chosen = next((a for a in grades if a.pk == post_edit_of and a.post_edit), None)
+        if chosen is None:
+            raise GradingError(400, f"assessment {post_edit_of} has no post-edit for this item", "post_edit_of")
+        final_turns = chosen.post_edit
+    previous = FinalGrade.objects.filter(entry=entry).first()
+    old = {"grade": previous.grade, "source": previous.source} if previous else None
+    final, _ = FinalGrade.objects.update_or_create(
+        entry=entry,
+        defaults={"grade": grade, "source": FinalGrade.Source.ADJUDICATION, "decided_by": reviewer,
+                  "final_turns": final_turns},  # fmt: skip
+    )
+    PendingAdjudication.objects.filter(entry=entry).delete()
+    AssessmentChange.objects.create(
+        entry=entry, annotator=None, changed_by=reviewer, action=AssessmentChange.Action.ADJUDICATE, old=old,
+        new={"grade": grade, "post_edit_of": post_edit_of},
+    )  # fmt: skip
+    return final

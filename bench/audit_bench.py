@@ -1,0 +1,305 @@
+"""Audit benchmark: 32 annotator clients over HTTP against gunicorn, 1,000,000 translations in PostgreSQL.
+
+Steps (one run, one database):
+  1. fill the database once with N items and one French translation each (COPY / INSERT ... SELECT);
+  2. create a campaign over all of them (k=2, 5% controls, 32 annotators) with audit.campaigns.create_campaign;
+  3. start gunicorn on a free 127.0.0.1 port; 32 client threads each loop "next item" + "grade" over
+     the REST API (token authentication) for a bounded time;
+  4. check integrity in SQL: no translation over k, no duplicate (annotator, translation) pair, every
+     grade the server accepted (201) is in the database.
+Prints a Markdown section; --append-to docs/performance.md appends it.
+
+    python bench/audit_bench.py [--translations 1000000] [--clients 32] [--seconds 30] [--append-to docs/performance.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/relecture_audit_bench"
+DATASET = "bench-audit"
+
+
+def setup_django(url: str) -> None:
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+
+
+def ensure_database(url: str) -> None:
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def fill(n: int) -> None:
+    """N items and N translations, written by the database itself (generate_series), once."""
+    from django.db import connection
+
+    from audit.models import Dataset
+
+    dataset, _ = Dataset.objects.get_or_create(name=DATASET, defaults={"kind": "train", "source_format": "llava"})
+    have = dataset.items.count()
+    if have >= n:
+        return
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """INSERT INTO audit_item (dataset_id, external_id, image, conversations, task_type, split, meta,
+                   source_index, content_hash, created_at, updated_at)
+               SELECT %s, lpad(i::text, 9, '0'), '', jsonb_build_array(
+                   jsonb_build_object('from', 'human', 'value', '<image>\nIs the shape number ' || i || ' red?'),
+                   jsonb_build_object('from', 'gpt', 'value', CASE WHEN i %% 2 = 0 THEN 'Yes' ELSE 'No' END)),
+                 (ARRAY['yes_no','caption','reading','multiple_choice'])[1 + i %% 4], '', '{}'::jsonb, i, md5(i::text),
+                 now(), now()
+               FROM generate_series(%s, %s - 1) AS i""",
+            [dataset.pk, have, n],
+        )
+        cursor.execute(
+            """INSERT INTO translation_translation (item_id, target_language, turns, meta, engine, model,
+                   prompt_version, prompt_hash, params, seconds, tokens, checks, suggested_grade, created_at)
+               SELECT it.id, 'fr', jsonb_build_array(
+                   jsonb_build_object('from', 'human', 'value', '<image>\nLa forme numéro ' || it.source_index ||
+                                      ' est-elle rouge ?'),
+                   jsonb_build_object('from', 'gpt', 'value', CASE WHEN it.source_index %% 2 = 0 THEN 'Oui' ELSE 'Non' END)),
+                 '{}'::jsonb, 'apertium', '', '', '', '{}'::jsonb, 0, 0, '{}'::jsonb, '', now()
+               FROM audit_item it WHERE it.dataset_id = %s AND it.source_index >= %s""",
+            [dataset.pk, have],
+        )
+        cursor.execute("ANALYZE")
+    print(f"filled {n - have} items + translations in {time.perf_counter() - started:.1f} s", flush=True)
+
+
+def make_campaign(clients: int):
+    from django.contrib.auth.models import Group, User
+    from rest_framework.authtoken.models import Token
+
+    from audit.campaigns import CampaignSpec, create_campaign
+    from audit.models import Campaign, Dataset
+
+    group = Group.objects.get(name="annotator")
+    users = []
+    for i in range(clients):
+        user, _ = User.objects.get_or_create(username=f"bench-annotator-{i:02d}")
+        user.groups.add(group)
+        users.append(user)
+    admin, _ = User.objects.get_or_create(username="bench-admin", defaults={"is_superuser": True, "is_staff": True})
+    name = f"bench-{int(time.time())}"
+    started = time.perf_counter()
+    campaign = create_campaign(
+        CampaignSpec(name=name, dataset=Dataset.objects.get(name=DATASET), annotators=users, overlap=2,
+                     control_share=0.05),  # fmt: skip
+        acting_user=admin,
+    )
+    seconds = time.perf_counter() - started
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE audit_assignment")
+        cursor.execute("ANALYZE audit_entry")
+    tokens = [Token.objects.get_or_create(user=user)[0].key for user in users]
+    return Campaign.objects.get(pk=campaign.pk), tokens, seconds
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_gunicorn(url: str, port: int, workers: int) -> subprocess.Popen:
+    env = {**os.environ, "DATABASE_URL": url, "DEBUG": "0", "SECRET_KEY": "bench-only-not-secret",
+           "ALLOWED_HOSTS": "127.0.0.1", "LOG_LEVEL": "WARNING", "DB_CONN_MAX_AGE": "600"}  # fmt: skip
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "config.wsgi", "-b", f"127.0.0.1:{port}", "-w", str(workers),
+         "-k", "gthread", "--threads", "4", "--keep-alive", "30", "--log-level", "warning"],  # fmt: skip
+        cwd=ROOT, env=env,
+    )
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return process
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError("gunicorn did not start")
+
+
+class Client:
+    def __init__(self, port: int, token: str) -> None:
+        self.port, self.headers = port, {"Authorization": f"Token {token}", "Content-Type": "application/json"}
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+
+    def post(self, path: str, body: dict) -> tuple[int, dict | None, float]:
+        started = time.perf_counter()
+        for attempt in range(2):
+            try:
+                self.conn.request("POST", path, json.dumps(body), self.headers)
+                response = self.conn.getresponse()
+                data = response.read()
+                break
+            except (http.client.HTTPException, OSError):
+                self.conn.close()
+                self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+                if attempt:
+                    raise
+        elapsed = time.perf_counter() - started
+        return response.status, (json.loads(data) if data else None), elapsed
+
+
+def run_clients(port: int, campaign_id: int, tokens: list[str], seconds: float, combined: bool) -> dict:
+    latencies: list[float] = []
+    accepted: list[int] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+    deadline = time.perf_counter() + seconds
+    grades = ("high", "high", "moderate", "low")
+
+    def annotate(index: int) -> None:
+        client = Client(port, tokens[index])
+        mine_lat, mine_ok, n = [], [], 0
+        item = None
+        while time.perf_counter() < deadline:
+            if item is None:  # "separate" flow, or the first item of the "combined" one
+                status, body, t1 = client.post(f"/api/audit/campaigns/{campaign_id}/next/", {})
+                mine_lat.append(t1)
+                if status != 200:
+                    errors.append(f"next {status}")
+                    break
+                item = body["item"]
+            status, body, t2 = client.post(
+                f"/api/audit/assignments/{item['assignment']}/grade/",
+                {"grade": grades[(index + n) % 4], "seconds": 1.0, "next": combined},
+            )
+            mine_lat.append(t2)
+            n += 1
+            item = body.get("next") if (combined and status == 201) else None
+            if status == 201:
+                mine_ok.append(body["assessment"])
+            else:
+                errors.append(f"grade {status} {body}")
+        with lock:
+            latencies.extend(mine_lat)
+            accepted.extend(mine_ok)
+
+    threads = [threading.Thread(target=annotate, args=(i,)) for i in range(len(tokens))]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return {"elapsed": time.perf_counter() - started, "latencies": latencies, "accepted": accepted, "errors": errors}
+
+
+def integrity(campaign, accepted: list[int]) -> dict[str, int]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """SELECT count(*) FROM (SELECT a.entry_id FROM audit_assessment a JOIN audit_entry e ON e.id = a.entry_id
+               WHERE e.campaign_id = %s AND NOT e.is_control GROUP BY a.entry_id HAVING count(*) > %s) over_k""",
+            [campaign.pk, campaign.overlap],
+        )
+        over_k = cursor.fetchone()[0]
+        cursor.execute(
+            """SELECT count(*) FROM (SELECT e.translation_id, a.annotator_id FROM audit_assessment a
+               JOIN audit_entry e ON e.id = a.entry_id WHERE e.campaign_id = %s AND NOT e.is_control
+               GROUP BY e.translation_id, a.annotator_id HAVING count(*) > 1) dup""",
+            [campaign.pk],
+        )
+        duplicates = cursor.fetchone()[0]
+        cursor.execute(
+            "SELECT count(*) FROM audit_assessment WHERE id = ANY(%s)", [accepted]
+        )
+        stored = cursor.fetchone()[0]
+    return {"over_k": over_k, "duplicate_pairs": duplicates, "accepted": len(accepted), "accepted_stored": stored}
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
+    parser.add_argument("--translations", type=int, default=1_000_000)
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes (4 threads each)")
+    parser.add_argument("--append-to", type=Path)
+    parser.add_argument(
+        "--flow", choices=["combined", "separate"], default="combined",
+        help="combined: POST grade with next=true returns the next item (what the grading page does);"
+        " separate: POST next, then POST grade",
+    )
+    args = parser.parse_args()
+    if not args.database_url.startswith("postgres://postgres@127.0.0.1"):
+        sys.exit("the benchmark only runs against PostgreSQL on 127.0.0.1")
+    ensure_database(args.database_url)
+    setup_django(args.database_url)
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    fill(args.translations)
+    campaign, tokens, create_seconds = make_campaign(args.clients)
+    print(f"campaign {campaign.name}: {campaign.size} translations, created in {create_seconds:.1f} s", flush=True)
+    port = free_port()
+    server = start_gunicorn(args.database_url, port, args.workers)
+    try:
+        result = run_clients(port, campaign.pk, tokens, args.seconds, args.flow == "combined")
+    finally:
+        server.terminate()
+        server.wait(30)
+    checks = integrity(campaign, result["accepted"])
+    lat = [x * 1000 for x in result["latencies"]]
+    rate = len(result["accepted"]) / result["elapsed"]
+    nproc = os.cpu_count()
+    lines = [
+        "",
+        f"## Audit: next item + grade over HTTP ({time.strftime('%Y-%m-%d')})",
+        "",
+        f"`python bench/audit_bench.py --translations {args.translations} --clients {args.clients} "
+        f"--seconds {args.seconds:g} --workers {args.workers} --flow {args.flow}`: {campaign.size:,} translations in PostgreSQL, campaign "
+        f"k={campaign.overlap} with {campaign.control_share:.0%} controls created in {create_seconds:.1f} s; gunicorn "
+        f"({args.workers} gthread workers x 4 threads) on 127.0.0.1; {args.clients} client threads (token auth, "
+        f"keep-alive) each looping {'POST grade with next=true (grade + next item in one round trip, as the grading page)' if args.flow == 'combined' else 'POST next + POST grade'}; {nproc} CPU cores shared by server, database and clients.",
+        "",
+        "| figure | value |",
+        "|---|---|",
+        f"| graded items/s (target >= 150) | {rate:.0f} |",
+        f"| requests | {len(lat)} in {result['elapsed']:.1f} s |",
+        f"| latency per request p50 / p95 / p99 (target p95 <= 100 ms) | {statistics.median(lat):.1f} / "
+        f"{percentile(lat, 0.95):.1f} / {percentile(lat, 0.99):.1f} ms |",
+        f"| translations over k | {checks['over_k']} |",
+        f"| duplicate (annotator, translation) pairs | {checks['duplicate_pairs']} |",
+        f"| accepted grades (201) / found in the database | {checks['accepted']} / {checks['accepted_stored']} |",
+        f"| client errors | {len(result['errors'])} {result['errors'][:3] if result['errors'] else ''} |",
+        "",
+    ]
+    text = "\n".join(lines)
+    print(text)
+    if args.append_to:
+        with args.append_to.open("a") as out:
+            out.write(text)
+
+
+if __name__ == "__main__":
+    main()
