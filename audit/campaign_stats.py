@@ -30,6 +30,7 @@ class CampaignStatistics:
     alpha: agreement.Coefficient
     pairs: list[dict[str, Any]]
     annotators: list[dict[str, Any]] = field(default_factory=list)
+    calibration: agreement.CalibrationReport | None = None
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -81,7 +82,16 @@ def campaign_statistics(campaign: Campaign) -> CampaignStatistics:
         alpha=agreement.krippendorff_alpha(ratings),
         pairs=pairs,
         annotators=annotators,
+        calibration=calibration(campaign),
     )
+
+
+def calibration(campaign: Campaign) -> agreement.CalibrationReport:
+    """How the automatic checks' suggested grade compares with the human final grade."""
+    entries = Entry.objects.filter(campaign=campaign, is_control=False)
+    suggested = dict(entries.values_list("pk", "translation__suggested_grade"))
+    final = dict(FinalGrade.objects.filter(entry__in=entries).values_list("entry_id", "grade"))
+    return agreement.calibration_report({k: v or None for k, v in suggested.items()}, final)
 
 
 def strata(campaign: Campaign) -> list[estimates.Stratum]:

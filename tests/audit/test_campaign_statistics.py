@@ -85,3 +85,19 @@ def test_annotators_who_miss_controls_are_flagged():
     assert rows["careless"]["controls"] >= agreement.CONTROL_MIN_ITEMS
     html = reviewer.get(f"/audit/campaigns/{campaign.pk}/").content.decode()
     assert html.count("Flagged: misses too many control items") == 1
+
+
+def test_campaign_page_calibrates_suggested_grades_against_final_grades(graded):
+    from audit.models import Entry
+    from translation.models import Translation
+
+    campaign, reviewer = graded
+    Translation.objects.update(suggested_grade="high")
+    finals = dict(FinalGrade.objects.values_list("entry_id", "grade"))
+    stats = reviewer.get(f"/api/audit/campaigns/{campaign.pk}/stats/").json()["calibration"]
+    high_row = stats["matrix"][stats["labels"].index("high")]
+    assert sum(high_row) == stats["n_items"] == len(finals)
+    assert high_row[stats["labels"].index("high")] == list(finals.values()).count("high")
+    assert stats["n_skipped"] == Entry.objects.filter(campaign=campaign, is_control=False).count() - len(finals)
+    html = reviewer.get(f"/audit/campaigns/{campaign.pk}/").content.decode()
+    assert 'id="calibration"' in html and "linearly weighted kappa" in html

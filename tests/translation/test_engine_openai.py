@@ -30,58 +30,6 @@ from translation.engines.openai import OpenAIEngine
 from translation.prompts import PROMPT_VERSION, SYSTEM_PROMPT, build_messages, prompt_hash
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-CHAT_TEMPLATE = (
-    "{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}</s>{% endfor %}"
-    "{% if add_generation_prompt %}<|assistant|>{% endif %}"
-)
-
-
-def build_tiny_llm(directory: Path) -> Path:
-    """A 2-layer LlamaForCausalLM with a byte-level BPE tokenizer and a chat template."""
-    import torch
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
-
-    tokenizer = Tokenizer(models.BPE(unk_token="<unk>"))
-    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tokenizer.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=400,
-        special_tokens=["<unk>", "<s>", "</s>", "<|system|>", "<|user|>", "<|assistant|>"],
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-    )
-    corpus = [SYSTEM_PROMPT, "What colour is the circle?", "De quelle couleur est le cercle ?"]
-    tokenizer.train_from_iterator(corpus * 20, trainer)
-    fast = PreTrainedTokenizerFast(
-        tokenizer_object=tokenizer, bos_token="<s>", eos_token="</s>", unk_token="<unk>", pad_token="<unk>"
-    )
-    fast.chat_template = CHAT_TEMPLATE
-    fast.save_pretrained(directory)
-    config = LlamaConfig(
-        vocab_size=len(fast),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        num_key_value_heads=2,
-        max_position_embeddings=1024,
-        initializer_range=0.2,  # the default 0.02 answers the same whatever the question
-        bos_token_id=fast.bos_token_id,
-        eos_token_id=fast.eos_token_id,
-        pad_token_id=fast.pad_token_id,
-    )
-    torch.manual_seed(0)
-    model = LlamaForCausalLM(config)
-    model.generation_config = GenerationConfig(
-        bos_token_id=config.bos_token_id,
-        eos_token_id=config.eos_token_id,
-        pad_token_id=config.pad_token_id,
-        do_sample=False,
-    )
-    model.save_pretrained(directory)
-    return directory
-
-
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -109,7 +57,7 @@ def served_model(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str
     }
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            [sys.executable, __file__, str(model_dir), str(port)],
+            [sys.executable, "-m", "translation.tiny_llm", str(model_dir), str(port)],
             stdout=log,
             stderr=subprocess.STDOUT,
             env=env,
@@ -342,23 +290,3 @@ def test_many_requests_are_in_flight_at_once(scripted: Callable[[Behaviour], Scr
     assert result.outputs == [f"fr:{t}" for t in texts]
     assert 1 < server.max_in_flight <= 8
     assert time.monotonic() - started < 24 * 0.2 / 2
-
-
-if __name__ == "__main__":
-    # Run by the `served_model` fixture: build the model, then the real CLI entry point.
-    directory, port_arg = Path(sys.argv[1]), sys.argv[2]
-    build_tiny_llm(directory)
-    from transformers.cli.transformers import main
-
-    sys.argv = [
-        "transformers",
-        "serve",
-        str(directory),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        port_arg,
-        "--device",
-        "cpu",
-    ]
-    sys.exit(main())
