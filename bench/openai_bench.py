@@ -54,6 +54,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=128)
     parser.add_argument("--max-tokens", type=int, default=16)
     parser.add_argument("--in-flight", type=int, nargs="+", default=[1, 8, 64])
+    parser.add_argument("--continuous-batching", action="store_true", help="Serve with continuous batching.")
     args = parser.parse_args()
     from translation.engines import get_engine
 
@@ -61,7 +62,8 @@ def main() -> None:
         port = free_port()
         env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HUB_DISABLE_UPDATE_CHECK": "1", "PYTHONPATH": str(ROOT)}
         server = subprocess.Popen(
-            [sys.executable, "-m", "translation.tiny_llm", tmp, str(port)],
+            [sys.executable, "-m", "translation.tiny_llm", tmp, str(port)]
+            + (["--continuous-batching"] if args.continuous_batching else []),
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         try:

@@ -1,7 +1,7 @@
 """A tiny local chat model, and `transformers serve` running it: the OpenAI-compatible
 server that the `openai` engine's tests and benchmark talk to (no hub, no GPU).
 
-    python -m translation.tiny_llm MODEL_DIR PORT   # build the model, then serve it on 127.0.0.1
+    python -m translation.tiny_llm MODEL_DIR PORT [SERVE FLAGS]  # build the model, serve it on 127.0.0.1
 """
 
 from __future__ import annotations
@@ -63,14 +63,16 @@ def build_tiny_llm(directory: Path) -> Path:
     return directory
 
 
-def serve(directory: Path, port: int) -> int:
-    """Build the model into `directory`, then run the real `transformers serve` CLI."""
+def serve(directory: Path, port: int, extra: list[str] | None = None) -> int:
+    """Build the model into `directory`, then run the real `transformers serve` CLI
+    (`extra`: more CLI flags, e.g. --continuous-batching)."""
     build_tiny_llm(directory)
     from transformers.cli.transformers import main
 
     sys.argv = ["transformers", "serve", str(directory), "--host", "127.0.0.1", "--port", str(port), "--device", "cpu"]
+    sys.argv += extra or []
     return main()
 
 
 if __name__ == "__main__":
-    sys.exit(serve(Path(sys.argv[1]), int(sys.argv[2])))
+    sys.exit(serve(Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3:]))
