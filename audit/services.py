@@ -134,7 +134,7 @@ def import_dataset(
 
 def _row(record: ItemRecord, index: int) -> _Row:
     conversations = orjson.dumps(record.conversations).decode()
-    meta = orjson.dumps(record.meta, option=orjson.OPT_SORT_KEYS).decode()
+    meta = orjson.dumps(record.meta, option=orjson.OPT_SORT_KEYS).decode() if record.meta else "{}"
     digest = hashlib.sha256(
         "\x1f".join((record.external_id, record.image, record.task_type, record.split, conversations, meta)).encode()
     ).hexdigest()
