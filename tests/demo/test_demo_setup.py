@@ -41,6 +41,7 @@ def test_setup_then_server_shows_login_and_world_datasets(embedded_env, tmp_path
     started = time.perf_counter()
     second = subprocess.run(setup, cwd=ROOT, env=embedded_env, capture_output=True, text=True, timeout=60)
     assert second.returncode == 0 and "0 new, 0 updated" in second.stdout
+    assert "translating" in first.stdout and "translating" not in second.stdout
     assert time.perf_counter() - started < 15  # "a second run starts in seconds"
     passwords = json.loads((tmp_path / "var/demo-users.json").read_text())
     assert passwords["annotator"] in first.stdout
@@ -63,6 +64,8 @@ def test_setup_then_server_shows_login_and_world_datasets(embedded_env, tmp_path
         for name in ("world-captions", "world-instruct", "world-scienceqa", "world-textvqa", "world-pope"):
             assert name in home
         assert "reviewer" in home
+        campaigns = opener.open(base + "/audit/campaigns/", timeout=10).read().decode()
+        assert "demo-instruct" in campaigns  # translated and ready to grade
     finally:
         server.terminate()
         server.wait(timeout=10)
