@@ -14,4 +14,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("audit.urls")),
     path("", include("translation.urls")),
+    path("", include("audit.urls_export")),
 ]

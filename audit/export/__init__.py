@@ -1,0 +1,1 @@
+"""Filtered exports: rules (pure), formats (pure), balance report (pure), build (Django)."""

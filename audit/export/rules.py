@@ -1,0 +1,128 @@
+"""Filter rules as data: which translations an export keeps, and why (pure Python).
+
+A rule is a small JSON object. `parse_rule` validates it (an unknown field or value is
+a `RuleError` naming it) and returns a frozen `RuleSpec`; `decide` is the whole
+selection logic for one translation, so the build, the preflight check and the tests
+all share it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import orjson
+
+GRADES = ("high", "moderate", "low")
+# The bar a grade must reach: "moderate" keeps high and moderate, as the study's 40%.
+ALLOWED = {"high": frozenset({"high"}), "moderate": frozenset({"high", "moderate"})}
+UNAUDITED = ("exclude", "automatic")
+TASK_TYPES = (
+    "caption", "colour", "count", "position", "yes_no", "reading", "multiple_choice", "conversation",
+    "scienceqa", "textvqa", "pope",
+)  # fmt: skip
+# Where a kept translation's grade comes from (the counts "per source" in a snapshot).
+SOURCES = ("consensus", "adjudication", "automatic")
+
+
+class RuleError(ValueError):
+    """A rule field or value is not understood; `field` names it."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    min_grade: str = "high"
+    require_agreement: bool = False  # only grades the k annotators agreed on (no adjudicated ones)
+    use_post_edit: bool = True  # the post-edit chosen as final text (FinalGrade.final_turns)
+    post_edit_from_assessments: bool = False  # else the earliest annotator post-edit of that entry
+    unaudited: str = "exclude"  # or "automatic": keep when the suggested grade reaches the bar
+    datasets: tuple[str, ...] = ()  # dataset names; empty: every dataset
+    splits: tuple[str, ...] = ()
+    task_types: tuple[str, ...] = ()
+    engine: str = ""
+    model: str = ""
+    prompt_version: str = ""
+    target_language: str = "fr"
+    extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("extra")
+        for key in ("datasets", "splits", "task_types"):
+            data[key] = list(data[key])
+        return data
+
+    @property
+    def digest(self) -> str:
+        """sha256 of the canonical rule: equal rules have equal digests, whatever their key order."""
+        return hashlib.sha256(orjson.dumps(self.as_dict(), option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+FIELDS = {name for name in RuleSpec.__dataclass_fields__ if name != "extra"}
+
+
+def parse_rule(data: Any) -> RuleSpec:
+    """Validate a rule object; raises RuleError naming the first bad field or value."""
+    if not isinstance(data, dict):
+        raise RuleError("rule", f"expected a JSON object, got {type(data).__name__}")
+    unknown = sorted(set(data) - FIELDS)
+    if unknown:
+        raise RuleError(unknown[0], f"unknown filter field {unknown[0]!r}; known fields: {', '.join(sorted(FIELDS))}")
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        values[key] = _check(key, value)
+    return RuleSpec(**values)
+
+
+def _check(key: str, value: Any) -> Any:
+    default = RuleSpec.__dataclass_fields__[key].default
+    if key == "min_grade":
+        return _choice(key, value, tuple(ALLOWED))
+    if key == "unaudited":
+        return _choice(key, value, UNAUDITED)
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise RuleError(key, f"expected true or false, got {value!r}")
+        return value
+    if isinstance(default, tuple):
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            raise RuleError(key, f"expected a list of non-empty strings, got {value!r}")
+        if key == "task_types":
+            for v in value:
+                _choice(key, v, TASK_TYPES)
+        return tuple(sorted(set(value)))
+    if not isinstance(value, str) or len(value) > 200:
+        raise RuleError(key, f"expected a string (at most 200 characters), got {value!r}")
+    return value
+
+
+def _choice(key: str, value: Any, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise RuleError(key, f"unknown value {value!r}; expected one of: {', '.join(allowed)}")
+    return str(value)
+
+
+def decide(rule: RuleSpec, final_grade: str | None, final_source: str | None, suggested: str) -> str | None:
+    """The source a translation is kept under (consensus / adjudication / automatic), or None.
+
+    `final_grade`/`final_source` come from a non-control entry's FinalGrade: control
+    items never reach this function with a grade of their own.
+    """
+    allowed = ALLOWED[rule.min_grade]
+    if final_grade is not None:
+        if rule.require_agreement and final_source != "consensus":
+            return None
+        return final_source if final_grade in allowed else None
+    if rule.unaudited == "automatic" and suggested in allowed:
+        return "automatic"
+    return None
+
+
+def effective_grade(final_grade: str | None, suggested: str) -> str:
+    return final_grade if final_grade is not None else suggested

@@ -1,0 +1,28 @@
+"""URLs of REST API v1 (/api/v1/..., included by audit/urls_export.py): datasets, items, translations, rules, snapshots, schema, docs.
+
+Translation jobs live under /api/v1/translation/ (translation/urls.py); the audit's
+grading API under /api/audit/ (audit/urls.py).
+"""
+
+from __future__ import annotations
+
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from . import api_v1
+
+urlpatterns = [
+    path("datasets/", api_v1.datasets, name="api_datasets"),
+    path("datasets/<int:dataset_id>/", api_v1.dataset, name="api_dataset"),
+    path("items/", api_v1.items, name="api_items"),
+    path("items/<int:item_id>/", api_v1.item, name="api_item"),
+    path("translations/", api_v1.translations, name="api_translations"),
+    path("translations/<int:translation_id>/", api_v1.translation, name="api_translation"),
+    path("rules/", api_v1.rules, name="api_rules"),
+    path("rules/<int:rule_id>/", api_v1.rule, name="api_rule"),
+    path("snapshots/", api_v1.snapshots, name="api_snapshots"),
+    path("snapshots/<int:snapshot_id>/", api_v1.snapshot, name="api_snapshot"),
+    path("snapshots/<int:snapshot_id>/download/", api_v1.snapshot_file, name="api_snapshot_download"),
+    path("schema/", SpectacularAPIView.as_view(), name="api_schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="export:api_schema"), name="api_docs"),
+]
