@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
+from django.db.models import Exists, OuterRef
 from django.shortcuts import get_object_or_404
 
 from .models import Campaign, Membership
@@ -27,8 +28,9 @@ def require_role(user: User, *roles: str) -> str:
 def campaign_for_annotator(user: User, campaign_id: int) -> Campaign:
     """The campaign, if the user grades in it; 403 otherwise (reviewers and admins do not grade)."""
     require_role(user, ANNOTATOR)
-    campaign = get_object_or_404(Campaign, pk=campaign_id)
-    if not Membership.objects.filter(campaign=campaign, annotator=user).exists():
+    member = Membership.objects.filter(campaign_id=OuterRef("pk"), annotator=user)
+    campaign = get_object_or_404(Campaign.objects.annotate(is_member=Exists(member)), pk=campaign_id)
+    if not campaign.is_member:  # asked in the same query as the campaign: this runs on every next item
         raise PermissionDenied(f"you are not an annotator of campaign {campaign.name!r}")
     return campaign
 

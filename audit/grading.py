@@ -13,7 +13,7 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 from .agreement import consensus
@@ -64,17 +64,30 @@ def clean_grade(data: dict[str, Any], n_turns: int) -> dict[str, Any]:
             "seconds": seconds}  # fmt: skip
 
 
-def _held_lease(assignment_id: int, annotator: User, now: datetime) -> Assignment:
-    """The assignment, locked, if the annotator holds a live lease on it; else the reason why not."""
-    assignment = (
-        Assignment.objects.select_for_update(of=("self",)).select_related("campaign").filter(pk=assignment_id).first()
+def _held_lease(assignment_id: int, annotator: User, now: datetime, *, lock_entry: bool = False) -> Assignment:
+    """The assignment, locked, if the annotator holds a live lease on it; else the reason why not.
+
+    One query: the membership and "already graded" checks ride along as EXISTS, and with
+    ``lock_entry`` the entry (with its translation) is locked in the same statement.
+    """
+    query = Assignment.objects.filter(pk=assignment_id).annotate(
+        is_member=Exists(Membership.objects.filter(campaign_id=OuterRef("campaign_id"), annotator=annotator)),
+        already_graded=Exists(Assessment.objects.filter(entry_id=OuterRef("entry_id"), annotator=annotator)),
     )
+    if lock_entry:
+        query = query.select_for_update(of=("self", "entry")).select_related("campaign", "entry__translation")
+    else:
+        query = query.select_for_update(of=("self",)).select_related("campaign")
+    assignment = query.first()
     if assignment is None:
         raise GradingError(404, f"no assignment {assignment_id}")
     campaign = assignment.campaign
-    if not Membership.objects.filter(campaign=campaign, annotator=annotator).exists():
+    if not assignment.is_member:
         raise GradingError(403, f"you are not an annotator of campaign {campaign.name!r}")
-    if Assessment.objects.filter(entry_id=assignment.entry_id, annotator=annotator).exists():
+    # The EXISTS saw the database as the statement began; a grade of this very slot
+    # committed while we waited for its lock shows as the slot being done and ours.
+    done_by_me = assignment.state == Assignment.State.DONE and assignment.annotator_id == annotator.pk
+    if assignment.already_graded or done_by_me:
         raise GradingError(409, f"you already graded this item (assignment {assignment_id}); use undo to change it")
     if assignment.annotator_id != annotator.pk:
         raise GradingError(
@@ -91,10 +104,10 @@ def _held_lease(assignment_id: int, annotator: User, now: datetime) -> Assignmen
 @transaction.atomic
 def do_grade(assignment_id: int, data: dict[str, Any], *, annotator: User, now: datetime | None = None) -> Assessment:
     now = now or timezone.now()
-    assignment = _held_lease(assignment_id, annotator, now)
     # The entry lock serialises the k graders of one translation, so exactly one of
     # them sees all k grades and settles the consensus.
-    entry = Entry.objects.select_for_update().select_related("translation").get(pk=assignment.entry_id)
+    assignment = _held_lease(assignment_id, annotator, now, lock_entry=True)
+    entry = assignment.entry
     values = clean_grade(data, len(entry.control_turns or entry.translation.turns))
     assessment = Assessment.objects.create(assignment=assignment, entry=entry, annotator=annotator, **values)
     assignment.state = Assignment.State.DONE
@@ -118,12 +131,15 @@ def _settle(entry: Entry, campaign: Campaign) -> None:
     if len(grades) < campaign.overlap:
         return
     agreed = consensus(grades)
+    # Single-statement upserts (INSERT ... ON CONFLICT): the entry is locked, and
+    # get_or_create/update_or_create would cost a savepoint and two more round trips.
     if agreed is None:
-        PendingAdjudication.objects.get_or_create(entry=entry)
+        PendingAdjudication.objects.bulk_create([PendingAdjudication(entry=entry)], ignore_conflicts=True)
     else:
-        FinalGrade.objects.update_or_create(
-            entry=entry, defaults={"grade": agreed, "source": FinalGrade.Source.CONSENSUS, "decided_by": None}
-        )
+        FinalGrade.objects.bulk_create(
+            [FinalGrade(entry=entry, grade=agreed, source=FinalGrade.Source.CONSENSUS, decided_by=None)],
+            update_conflicts=True, unique_fields=["entry"], update_fields=["grade", "source", "decided_by", "decided_at"],
+        )  # fmt: skip
 
 
 @transaction.atomic

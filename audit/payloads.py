@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.urls import reverse
 
 from .models import Assignment, Campaign, Membership
@@ -52,8 +52,9 @@ def progress(campaign: Campaign, annotator_id: int) -> dict[str, int]:
 
     Summed from the per-annotator counters rather than counted over millions of slots.
     """
-    memberships = Membership.objects.filter(campaign=campaign)
-    done = memberships.aggregate(total=Sum("graded"))["total"] or 0
-    mine = memberships.filter(annotator_id=annotator_id).values_list("graded", flat=True).first() or 0
+    sums = Membership.objects.filter(campaign=campaign).aggregate(
+        total=Sum("graded"), mine=Sum("graded", filter=Q(annotator_id=annotator_id))
+    )
+    done, mine = sums["total"] or 0, sums["mine"] or 0
     total = campaign.size * campaign.overlap
     return {"mine": mine, "campaign_done": done, "campaign_total": total, "remaining": max(total - done, 0)}

@@ -9,7 +9,8 @@ Steps (one run, one database):
      grade the server accepted (201) is in the database.
 Prints a Markdown section; --append-to docs/performance.md appends it.
 
-    python bench/audit_bench.py [--translations 1000000] [--clients 32] [--seconds 30] [--append-to docs/performance.md]
+    python bench/audit_bench.py [--translations 1000000] [--clients 32] [--seconds 30] [--rate 150]
+                                [--workers 3 --threads 4] [--prepared] [--append-to docs/performance.md]
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import argparse
 import http.client
 import json
 import os
+import resource
 import socket
 import statistics
 import subprocess
@@ -124,12 +126,17 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_gunicorn(url: str, port: int, workers: int) -> subprocess.Popen:
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def start_gunicorn(url: str, port: int, workers: int, threads: int) -> subprocess.Popen:
     env = {**os.environ, "DATABASE_URL": url, "DEBUG": "0", "SECRET_KEY": "bench-only-not-secret",
            "ALLOWED_HOSTS": "127.0.0.1", "LOG_LEVEL": "WARNING", "DB_CONN_MAX_AGE": "600"}  # fmt: skip
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "config.wsgi", "-b", f"127.0.0.1:{port}", "-w", str(workers),
-         "-k", "gthread", "--threads", "4", "--keep-alive", "30", "--log-level", "warning"],  # fmt: skip
+         "-k", "gthread", "--threads", str(threads), "--keep-alive", "30", "--log-level", "warning"],  # fmt: skip
         cwd=ROOT, env=env,
     )
     for _ in range(100):
@@ -164,19 +171,32 @@ class Client:
         return response.status, (json.loads(data) if data else None), elapsed
 
 
-def run_clients(port: int, campaign_id: int, tokens: list[str], seconds: float, combined: bool) -> dict:
+def run_clients(port: int, campaign_id: int, tokens: list[str], seconds: float, combined: bool,
+                rate: float | None = None) -> dict:  # fmt: skip
+    """Each client loops next + grade until the deadline.
+
+    Without ``rate`` the clients never pause (closed loop): the figure is the saturation
+    throughput, and by Little's law the mean latency is then clients / throughput. With
+    ``rate`` (graded items/s over all clients) each client grades on a fixed schedule,
+    like annotators who read before they click; a client that falls behind sends at once.
+    """
     latencies: list[float] = []
     accepted: list[int] = []
     errors: list[str] = []
     lock = threading.Lock()
     deadline = time.perf_counter() + seconds
     grades = ("high", "high", "moderate", "low")
+    period = len(tokens) / rate if rate else 0.0
 
     def annotate(index: int) -> None:
         client = Client(port, tokens[index])
         mine_lat, mine_ok, n = [], [], 0
         item = None
+        due = time.perf_counter() + period * index / len(tokens)  # spread the clients' phases
         while time.perf_counter() < deadline:
+            if period:
+                time.sleep(max(0.0, due - time.perf_counter()))
+                due += period
             if item is None:  # "separate" flow, or the first item of the "combined" one
                 status, body, t1 = client.post(f"/api/audit/campaigns/{campaign_id}/next/", {})
                 mine_lat.append(t1)
@@ -200,12 +220,13 @@ def run_clients(port: int, campaign_id: int, tokens: list[str], seconds: float, 
             accepted.extend(mine_ok)
 
     threads = [threading.Thread(target=annotate, args=(i,)) for i in range(len(tokens))]
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    return {"elapsed": time.perf_counter() - started, "latencies": latencies, "accepted": accepted, "errors": errors}
+    return {"elapsed": time.perf_counter() - started, "latencies": latencies, "accepted": accepted, "errors": errors,
+            "client_cpu": time.process_time() - cpu}  # fmt: skip
 
 
 def integrity(campaign, accepted: list[int]) -> dict[str, int]:
@@ -243,7 +264,12 @@ def main() -> None:
     parser.add_argument("--translations", type=int, default=1_000_000)
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=30.0)
-    parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes (4 threads each)")
+    parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker (gthread)")
+    parser.add_argument("--rate", type=float, help="pace the clients to this many graded items/s in all"
+                        " (default: no pause, the saturation throughput)")  # fmt: skip
+    parser.add_argument("--prepared", action="store_true", help="server-side binding + prepared statements"
+                        " (DATABASE_URL options server_side_binding, prepare_threshold) for gunicorn")  # fmt: skip
     parser.add_argument("--append-to", type=Path)
     parser.add_argument(
         "--flow", choices=["combined", "separate"], default="combined",
@@ -262,30 +288,44 @@ def main() -> None:
     campaign, tokens, create_seconds = make_campaign(args.clients)
     print(f"campaign {campaign.name}: {campaign.size} translations, created in {create_seconds:.1f} s", flush=True)
     port = free_port()
-    server = start_gunicorn(args.database_url, port, args.workers)
+    server_url = args.database_url + ("?server_side_binding=true&prepare_threshold=2" if args.prepared else "")
+    server = start_gunicorn(server_url, port, args.workers, args.threads)
+    load_before = os.getloadavg()
+    server_cpu = _children_cpu()
     try:
-        result = run_clients(port, campaign.pk, tokens, args.seconds, args.flow == "combined")
+        result = run_clients(port, campaign.pk, tokens, args.seconds, args.flow == "combined", args.rate)
     finally:
+        load_after = os.getloadavg()
         server.terminate()
         server.wait(30)
+    server_cpu = _children_cpu() - server_cpu  # gunicorn and its workers, reaped by now
     checks = integrity(campaign, result["accepted"])
     lat = [x * 1000 for x in result["latencies"]]
     rate = len(result["accepted"]) / result["elapsed"]
     nproc = os.cpu_count()
+    flow = ("POST grade with next=true (grade + next item in one round trip, as the grading page)"
+            if args.flow == "combined" else "POST next + POST grade")  # fmt: skip
+    pacing = f"paced to {args.rate:g} graded items/s in all" if args.rate else "without pause (saturation)"
+    command = (f"python bench/audit_bench.py --translations {args.translations} --clients {args.clients} "
+               f"--seconds {args.seconds:g} --workers {args.workers} --threads {args.threads} --flow {args.flow}"
+               + (f" --rate {args.rate:g}" if args.rate else "") + (" --prepared" if args.prepared else ""))  # fmt: skip
     lines = [
         "",
         f"## Audit: next item + grade over HTTP ({time.strftime('%Y-%m-%d')})",
         "",
-        f"`python bench/audit_bench.py --translations {args.translations} --clients {args.clients} "
-        f"--seconds {args.seconds:g} --workers {args.workers} --flow {args.flow}`: {campaign.size:,} translations in PostgreSQL, campaign "
+        f"`{command}`: {campaign.size:,} translations in PostgreSQL, campaign "
         f"k={campaign.overlap} with {campaign.control_share:.0%} controls created in {create_seconds:.1f} s; gunicorn "
-        f"({args.workers} gthread workers x 4 threads) on 127.0.0.1; {args.clients} client threads (token auth, "
-        f"keep-alive) each looping {'POST grade with next=true (grade + next item in one round trip, as the grading page)' if args.flow == 'combined' else 'POST next + POST grade'}; {nproc} CPU cores shared by server, database and clients.",
+        f"({args.workers} gthread workers x {args.threads} threads) on 127.0.0.1; {args.clients} client threads "
+        f"(token auth, keep-alive) each looping {flow}, {pacing}; {nproc} CPU cores shared by server, database "
+        f"and clients.",
         "",
         "| figure | value |",
         "|---|---|",
         f"| graded items/s (target >= 150) | {rate:.0f} |",
         f"| requests | {len(lat)} in {result['elapsed']:.1f} s |",
+        f"| load average (1 min) before / after the run | {load_before[0]:.2f} / {load_after[0]:.2f} |",
+        f"| CPU: gunicorn / bench clients (cores busy) | {server_cpu / result['elapsed']:.2f} / "
+        f"{result['client_cpu'] / result['elapsed']:.2f} |",
         f"| latency per request p50 / p95 / p99 (target p95 <= 100 ms) | {statistics.median(lat):.1f} / "
         f"{percentile(lat, 0.95):.1f} / {percentile(lat, 0.99):.1f} ms |",
         f"| translations over k | {checks['over_k']} |",
