@@ -1,10 +1,21 @@
 from django.contrib import admin
 
+from translation import services as translation_services
+
 from .models import Dataset, Item
+
+
+@admin.action(description="Translate to French with apertium (queued job)")
+def translate_with_apertium(modeladmin, request, queryset):
+    for dataset in queryset:
+        job = translation_services.create_job(dataset, engine="apertium", created_by=request.user)
+        translation_services.enqueue(job)
+        modeladmin.message_user(request, f"queued translation job {job.pk} for {dataset} ({job.total} items)")
 
 
 @admin.register(Dataset)
 class DatasetAdmin(admin.ModelAdmin):
+    actions = [translate_with_apertium]
     list_display = ["name", "kind", "source_format", "language", "updated_at"]
     list_filter = ["kind", "source_format"]
     search_fields = ["name"]

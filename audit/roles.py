@@ -30,7 +30,8 @@ def create_user(username: str, *, role: str, password: str, email: str = "") -> 
         raise ValueError(f"unknown role {role!r}; expected one of {', '.join(ROLES)}")
     user, created = User.objects.get_or_create(username=username, defaults={"email": email})
     user.set_password(password)
-    user.is_staff = role == ADMIN
+    # Admins manage everything, Django's admin included; the others never see it.
+    user.is_staff = user.is_superuser = role == ADMIN
     user.save()
     user.groups.set([Group.objects.get(name=role)])
     return user, created

@@ -68,3 +68,17 @@ def test_api_starts_reports_cancels_and_refuses_bad_requests(client, dataset):
     unknown = client.post("/api/v1/translation/jobs/", {"dataset": "instruct", "engine": "x"}, content_type="application/json")
     assert unknown.status_code == 400 and "engine" in unknown.json()
     assert client.get("/api/v1/translation/jobs/999/").status_code == 404
+
+
+def test_django_admin_action_queues_a_translation_job(client, dataset, django_capture_on_commit_callbacks, settings):
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    client_for(client, "admin")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/admin/audit/dataset/",
+            {"action": "translate_with_apertium", "_selected_action": [dataset.pk]},
+            follow=True,
+        )
+    assert "ueued translation job" in response.content.decode()
+    job = TranslationJob.objects.get()
+    assert job.dataset == dataset and job.engine == "apertium" and job.state == "done"
