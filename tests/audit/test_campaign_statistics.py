@@ -101,3 +101,10 @@ def test_campaign_page_calibrates_suggested_grades_against_final_grades(graded):
     assert stats["n_skipped"] == Entry.objects.filter(campaign=campaign, is_control=False).count() - len(finals)
     html = reviewer.get(f"/audit/campaigns/{campaign.pk}/").content.decode()
     assert 'id="calibration"' in html and "linearly weighted kappa" in html
+
+
+def test_campaign_page_title_is_just_the_campaign(graded):
+    campaign, reviewer = graded
+    html = reviewer.get(f"/audit/campaigns/{campaign.pk}/").content.decode()
+    title = html[html.index("<title>") + 7 : html.index("</title>")]
+    assert title == f"{campaign.name} · Relecture"
