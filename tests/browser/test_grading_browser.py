@@ -73,10 +73,9 @@ def test_annotator_grades_from_the_keyboard_undoes_and_survives_a_network_drop(w
     log_in(page, base, "ann")
     page.goto(f"{base}/audit/campaigns/{campaign.pk}/grade/")
     page.wait_for_selector("#grader[data-state=ready][data-buffered='1']")
+    # An <img> has no box until it loads (slow on a busy machine): wait for the pixels first.
+    page.wait_for_function("document.getElementById('item-image').naturalWidth === 64")
     assert page.is_visible("#item-image") and "La forme" in page.inner_text("#turns")
-    assert page.evaluate("document.getElementById('item-image').naturalWidth") == 64 or page.wait_for_function(
-        "document.getElementById('item-image').naturalWidth === 64"
-    )
     # AZERTY: the unshifted digit row types & é " but KeyboardEvent.code is still Digit1..3.
     keys = [("Digit1", "&"), ("Digit2", "é"), ("Digit3", '"'), ("Numpad1", "1"), ("Digit1", "1")]
     graded = []
