@@ -67,6 +67,24 @@ class ConversationDataset(torch.utils.data.Dataset[dict[str, Any]]):
             raise DataFormatError(f"{path}: expected a JSON list of records, got {type(records).__name__}")
         return cls(records, image_root, source=str(path))
 
+    @classmethod
+    def combine(cls, datasets: Sequence[ConversationDataset]) -> ConversationDataset:
+        """One dataset from several (a stage mixing data roles), in the given order.
+
+        Records from a dataset whose image root differs from the first one's get
+        absolute image paths, which the collator reads as they are.
+        """
+        if not datasets:
+            raise DataFormatError("no datasets to combine")
+        root = datasets[0].image_root
+        records = []
+        for dataset in datasets:
+            if dataset.image_root == root:
+                records += dataset.records
+            else:
+                records += [{**r, "image": str((dataset.image_root / r["image"]).resolve())} for r in dataset.records]
+        return cls(records, root, source=" + ".join(dataset.source for dataset in datasets))
+
     def __len__(self) -> int:
         return len(self.records)
 
@@ -92,7 +110,7 @@ def user_text_with_image(text: str) -> str:
 
 
 def load_image(image_root: Path, record: dict[str, Any]) -> Image.Image:
-    path = Path(image_root) / record["image"]
+    path = Path(image_root) / record["image"]  # an absolute record path wins (pathlib)
     try:
         with Image.open(path) as image:
             return image.convert("RGB")

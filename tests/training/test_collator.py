@@ -102,3 +102,15 @@ def test_bad_files_are_reported_with_file_and_record(tmp_path: Path, records, me
     with pytest.raises(DataFormatError, match=message) as error:
         ConversationDataset.from_json(path, tmp_path)
     assert str(path) in str(error.value)
+
+
+def test_combined_datasets_keep_each_image_root(processor, small_world: Path, tmp_path: Path) -> None:
+    other_root = tmp_path / "other-images"
+    other_root.mkdir()
+    (other_root / "only-here.png").write_bytes((small_world / "images" / "000001.png").read_bytes())
+    first = ConversationDataset([ONE_TURN], small_world / "images", source="a.json")
+    second = ConversationDataset([{**ONE_TURN, "id": "o1", "image": "only-here.png"}], other_root, source="b.json")
+    combined = ConversationDataset.combine([first, second])
+    assert len(combined) == 2 and combined.source == "a.json + b.json"
+    batch = ConversationCollator(processor, combined.image_root)([combined[0], combined[1]])
+    assert batch["pixel_values"].shape == (2, 3, 64, 64)

@@ -28,7 +28,7 @@ def tiny(small_world: Path):
 
 def lora_stage(**changes):
     """variant2's French LoRA stage, small: adapters, a full projector and vision tower."""
-    return dataclasses.replace(template("variant2", "tiny")[1], data="en_finetune", batch_size=4, **changes)
+    return dataclasses.replace(template("variant2", "tiny")[1], data=("en_finetune",), batch_size=4, **changes)
 
 
 def test_resume_gives_the_same_parameters_as_an_uninterrupted_run(small_world, instruct, tmp_path) -> None:
@@ -75,7 +75,7 @@ def test_loss_points_progress_and_periodic_checkpoints(tiny, instruct, tmp_path)
 
 
 def test_encoder_at_learning_rate_zero_does_not_change(tiny, instruct, tmp_path) -> None:
-    stage = dataclasses.replace(template("variant4", "tiny")[2], data="en_finetune", max_steps=4, batch_size=4)
+    stage = dataclasses.replace(template("variant4", "tiny")[2], data=("en_finetune",), max_steps=4, batch_size=4)
     assert stage.vision_tower.mode == "full" and stage.vision_tower.lr == 0
     before = {k: v.clone() for k, v in tiny[0].state_dict().items()}
     after = run_stage(*tiny, stage, instruct, tmp_path, num_threads=THREADS).model.state_dict()
