@@ -4,14 +4,11 @@ from __future__ import annotations
 
 from django.db import models
 
-from audit.models import Item
+from audit.models import Assessment, Item
 
 
 class Translation(models.Model):
-    class Grade(models.TextChoices):
-        HIGH = "high"
-        MODERATE = "moderate"
-        LOW = "low"
+    Grade = Assessment.Grade  # the suggested grade speaks the annotators' scale
 
     item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="translations")
     target_language = models.CharField(max_length=8, default="fr")

@@ -18,7 +18,7 @@ import traceback
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -36,9 +36,10 @@ from .structure import ItemSource, ItemTranslation, translate_items
 log = logging.getLogger(__name__)
 
 ERROR_LOG_SIZE = 20
-# A running job whose worker has not written progress for this long is taken to be
-# dead: another worker (a requeue, or the broker's redelivery) may claim it.
-STALE_AFTER = timedelta(seconds=settings.JOB_STALE_SECONDS)
+def _stale_before() -> datetime:
+    """A running job whose worker has written no progress since then is taken to be dead:
+    another worker (a requeue, or the broker's redelivery) may claim it."""
+    return timezone.now() - timedelta(seconds=settings.JOB_STALE_SECONDS)
 GPU_ENGINES = frozenset({"vllm"})
 
 
@@ -111,7 +112,7 @@ def enqueue(job: TranslationJob) -> None:
 
 def requeue(job: TranslationJob) -> TranslationJob:
     """Put a failed, cancelled or stalled job back in the queue; it resumes where it stopped."""
-    stale = timezone.now() - STALE_AFTER
+    stale = _stale_before()
     with transaction.atomic():
         updated = (
             TranslationJob.objects.filter(pk=job.pk)
@@ -141,7 +142,7 @@ def run_job(job_id: int, *, on_batch: Callable[[TranslationJob], None] | None = 
     now = timezone.now()
     claimed = (
         TranslationJob.objects.filter(pk=job_id)
-        .filter(_claimable(now))
+        .filter(_claimable())
         .update(state=TranslationJob.State.RUNNING, started_at=now, heartbeat_at=now, run_started_done=F("done"))
     )
     job = TranslationJob.objects.get(pk=job_id)
@@ -161,8 +162,8 @@ def run_job(job_id: int, *, on_batch: Callable[[TranslationJob], None] | None = 
     return job
 
 
-def _claimable(now):
-    return Q(state=TranslationJob.State.QUEUED) | Q(state=TranslationJob.State.RUNNING, heartbeat_at__lt=now - STALE_AFTER)
+def _claimable() -> Q:
+    return Q(state=TranslationJob.State.QUEUED) | Q(state=TranslationJob.State.RUNNING, heartbeat_at__lt=_stale_before())
 
 
 def _run_batches(job: TranslationJob, engine: Engine, on_batch) -> None:

@@ -12,7 +12,7 @@ import secrets
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from audit.campaigns import CampaignSpec, create_campaign
 from audit.models import Campaign
@@ -54,7 +54,9 @@ class Command(BaseCommand):
             return
         self.stdout.write(f"translating {DEMO_TRANSLATIONS} world-instruct items with apertium for the demo campaign ...")
         job = create_job("world-instruct", engine="apertium", limit=DEMO_TRANSLATIONS)
-        run_job(job.pk)
+        job = run_job(job.pk)
+        if job.state != job.State.DONE:
+            raise CommandError(f"the demo translation failed: {job.message}")
         annotators = list(User.objects.filter(username__in=["annotator", "annotator2"]))
         spec = CampaignSpec(
             name=DEMO_CAMPAIGN, dataset=job.dataset, annotators=annotators, overlap=2,
