@@ -15,4 +15,5 @@ urlpatterns = [
     path("", include("audit.urls")),
     path("", include("translation.urls")),
     path("", include("audit.urls_export")),
+    path("", include("training.urls")),
 ]

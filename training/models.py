@@ -1,0 +1,183 @@
+"""Training jobs and evaluation runs: what was asked, how far it got, where results are.
+
+Job state lives here, not in a Celery result backend, so pages and the API read it
+with ordinary queries. Runners claim a row with a conditional update (queued, or
+running with a stale heartbeat) so a redelivered message never runs a job twice.
+Paths are relative to settings.MODEL_ROOT.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class JobState(models.TextChoices):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+ACTIVE_STATES = (JobState.QUEUED, JobState.RUNNING)
+
+
+class TrainingJob(models.Model):
+    """One adaptation variant trained as a list of stages (training.recipes.Stage dicts).
+
+    The starting model is the preset built fresh, another job's output (`base_job`,
+    e.g. the English base for variants 2-4) or a local Llava checkpoint (`base_path`).
+    `data` maps each data role of the stages to its source: a snapshot of translated
+    data ({"snapshot": id, "sha256": ...}) or an English dataset's own file
+    ({"dataset": id}).
+    """
+
+    State = JobState
+
+    name = models.CharField(max_length=200, blank=True)
+    template = models.CharField(max_length=32, help_text="training.recipes.TEMPLATES")
+    preset = models.CharField(max_length=32, default="tiny", help_text="training.recipes.PRESETS")
+    base_job = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="derived_jobs",
+        help_text="Start from this job's output model.",
+    )  # fmt: skip
+    base_path = models.CharField(max_length=500, blank=True, help_text="Start from a local Llava checkpoint.")
+    stages = models.JSONField(help_text="The stages as run (template defaults with overrides applied).")
+    overrides = models.JSONField(default=dict, blank=True, help_text="Settings the user changed, as given.")
+    data = models.JSONField(default=dict, help_text="Data role -> {'snapshot': id, 'sha256': ...} or {'dataset': id}.")
+    snapshots = models.ManyToManyField("audit.Snapshot", blank=True, related_name="training_jobs")
+    gpus = models.PositiveSmallIntegerField(default=1)
+    queue = models.CharField(max_length=16, default="gpu")
+    log_every = models.PositiveIntegerField(default=10, help_text="A loss point every N optimizer steps.")
+    checkpoint_every = models.PositiveIntegerField(default=100, help_text="A checkpoint every M optimizer steps.")
+
+    state = models.CharField(max_length=16, choices=JobState.choices, default=JobState.QUEUED)
+    cancel_requested = models.BooleanField(default=False)
+    message = models.TextField(blank=True, help_text="Why the job failed, with the traceback's tail.")
+    stage_index = models.PositiveSmallIntegerField(default=0, help_text="The stage running now (0-based).")
+    step = models.PositiveIntegerField(default=0, help_text="Optimizer steps done in the current stage.")
+    total_steps = models.PositiveIntegerField(default=0, help_text="Optimizer steps of the current stage.")
+    samples_per_s = models.FloatField(null=True, blank=True)
+    checkpoint = models.CharField(max_length=500, blank=True, help_text="The latest checkpoint of the current stage.")
+    stage_models = models.JSONField(default=list, blank=True, help_text="Each finished stage's model directory.")
+    output_dir = models.CharField(max_length=500, blank=True)
+    output_model = models.CharField(max_length=500, blank=True, help_text="The final model, once done.")
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="How many times a worker started the job.")
+
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["state", "heartbeat_at"], name="trainingjob_state_idx")]
+
+    def __str__(self) -> str:
+        return self.name or f"{self.template} ({self.preset}) #{self.pk}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.state in ACTIVE_STATES
+
+
+class LossPoint(models.Model):
+    """Mean loss over the last `log_every` steps. Unique per (job, stage, step): a resumed
+    job deletes the points after its checkpoint and writes them again, never twice."""
+
+    job = models.ForeignKey(TrainingJob, on_delete=models.CASCADE, related_name="loss_points")
+    stage_index = models.PositiveSmallIntegerField()
+    step = models.PositiveIntegerField()
+    loss = models.FloatField()
+    lr = models.FloatField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["job", "stage_index", "step"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "stage_index", "step"], name="losspoint_once_per_step"),
+        ]
+
+
+class EvaluationRun(models.Model):
+    """One model on one benchmark split in one language through one pipeline.
+
+    The model is a training job's output, or any Llava checkpoint directory. English
+    runs read the benchmark dataset's own file; French runs read a benchmark-format
+    snapshot (translated, and filtered by the audit where the rule says so).
+    """
+
+    State = JobState
+
+    class Pipeline(models.TextChoices):
+        DIRECT = "direct"
+        TRANSLATION_ONLY = "translation_only", "translation-only"
+
+    name = models.CharField(max_length=200, blank=True, help_text="How result tables label the model.")
+    training_job = models.ForeignKey(
+        TrainingJob, null=True, blank=True, on_delete=models.PROTECT, related_name="evaluations"
+    )
+    model_path = models.CharField(max_length=500, blank=True, help_text="A Llava checkpoint, when not a job's output.")
+    benchmark = models.CharField(max_length=16, help_text="scienceqa, textvqa or pope.")
+    split = models.CharField(max_length=32, help_text="POPE: random, popular, adversarial; else the file's split.")
+    language = models.CharField(max_length=8, default="fr")
+    pipeline = models.CharField(max_length=20, choices=Pipeline.choices, default=Pipeline.DIRECT)
+    engine = models.CharField(max_length=32, blank=True, help_text="Translation engine (translation-only).")
+    dataset = models.ForeignKey(
+        "audit.Dataset", null=True, blank=True, on_delete=models.PROTECT, related_name="evaluations",
+        help_text="The English benchmark dataset.",
+    )  # fmt: skip
+    snapshot = models.ForeignKey(
+        "audit.Snapshot", null=True, blank=True, on_delete=models.PROTECT, related_name="evaluations",
+        help_text="The French benchmark snapshot.",
+    )  # fmt: skip
+    references = models.CharField(max_length=500, blank=True, help_text="The benchmark file scored against.")
+    prompts = models.JSONField(default=dict, blank=True, help_text="Prompt suffixes used, and their translations.")
+    max_new_tokens = models.PositiveSmallIntegerField(default=16)
+    batch_size = models.PositiveSmallIntegerField(default=64)
+    limit = models.PositiveIntegerField(null=True, blank=True, help_text="Evaluate the first N items only.")
+    queue = models.CharField(max_length=16, default="gpu")
+
+    state = models.CharField(max_length=16, choices=JobState.choices, default=JobState.QUEUED)
+    cancel_requested = models.BooleanField(default=False)
+    message = models.TextField(blank=True)
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    items_per_s = models.FloatField(null=True, blank=True)
+    predictions_file = models.CharField(max_length=500, blank=True, help_text="JSONL, relative to MODEL_ROOT.")
+    metrics = models.JSONField(default=dict, blank=True, help_text="Per parser: metrics with 95% bootstrap CIs.")
+    diagnostics = models.JSONField(default=list, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["state", "heartbeat_at"], name="evaluationrun_state_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.name or self.model_path or self.training_job} on {self.benchmark}/{self.split} ({self.language}, {self.pipeline})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.state in ACTIVE_STATES
+
+
+class Prediction(models.Model):
+    """One item's answer, stored as it is made, so a resumed run skips what is done."""
+
+    run = models.ForeignKey(EvaluationRun, on_delete=models.CASCADE, related_name="predictions")
+    question_id = models.CharField(max_length=200)
+    question = models.TextField(help_text="The prompt the model saw.")
+    prediction = models.TextField(help_text="The answer scored (French for translation-only runs).")
+    english_prediction = models.TextField(blank=True, help_text="Translation-only: the model's English answer.")
+
+    class Meta:
+        ordering = ["run", "id"]
+        constraints = [models.UniqueConstraint(fields=["run", "question_id"], name="prediction_once_per_item")]

@@ -1,0 +1,3 @@
+"""Placeholder until the jobs pages land."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Placeholder until the results pages land."""
+
+urlpatterns: list = []
