@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "audit",
     "translation",
     "training",
+    "study",
 ]
 
 MIDDLEWARE = [
