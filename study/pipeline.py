@@ -15,6 +15,7 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -35,6 +36,10 @@ from . import plan
 from .models import Study
 
 
+# A running study whose advance task has not looked at it for this long lost its worker.
+STALE_SECONDS = 120
+
+
 class StudyFailed(RuntimeError):
     """A job the study depends on failed; the message names it and where to look."""
 
@@ -46,12 +51,15 @@ class Outcome:
 
 
 def start_study(*, world_size: str = "full", preset: str = "tiny", engine: str = "apertium", name: str = "") -> Study:
-    """The study of that size (created once), marked to run; the caller enqueues `advance`."""
+    """The study of that size (created once). When it is (again) QUEUED, the caller
+    enqueues `advance`; a done study stays done, a running one keeps its chain."""
     plan.budget(world_size)  # unknown sizes fail here, before anything is stored
     study, _ = Study.objects.get_or_create(
         name=name or f"study-{world_size}", defaults={"world_size": world_size, "preset": preset, "engine": engine}
     )
-    if study.state != Study.State.RUNNING:
+    stalled = study.heartbeat_at is None or timezone.now() - study.heartbeat_at > timedelta(seconds=STALE_SECONDS)
+    if study.state == Study.State.FAILED or study.state == Study.State.RUNNING and stalled:
+        # Failed: retry (finished steps are kept). Stalled: its worker stopped; start a new chain.
         study.state, study.message, study.finished_at = Study.State.QUEUED, "", None
         study.save(update_fields=["state", "message", "finished_at"])
     return study
@@ -61,6 +69,9 @@ def advance(study: Study) -> bool:
     """Run every step that can finish now; True once the whole study is done (or failed)."""
     now = timezone.now()
     if study.state in (Study.State.DONE, Study.State.FAILED):
+        return True
+    # Claim this round: if another chain advanced the study since we read it, stop ours.
+    if not Study.objects.filter(pk=study.pk, heartbeat_at=study.heartbeat_at).update(heartbeat_at=now):
         return True
     if study.state == Study.State.QUEUED:
         study.state, study.started_at = Study.State.RUNNING, now
