@@ -142,7 +142,7 @@ class _Runner:
             plan.TRAINING_DATASETS["instruct"]: self.budget.instruct_translations,
             plan.TRAINING_DATASETS["captions"]: self.budget.caption_translations,
         }
-        names = [*plan.TRAINING_DATASETS.values(), *dict.fromkeys(ds for _, _, ds in plan.BENCHMARKS)]
+        names = [*plan.TRAINING_DATASETS.values(), *dict.fromkeys(ds for _, _, ds in self.budget.benchmarks)]
         jobs = []
         for world_name in names:
             dataset = self.dataset(world_name)
@@ -194,7 +194,7 @@ class _Runner:
             for kind, world_name in plan.TRAINING_DATASETS.items():
                 spec = {"min_grade": min_grade, "unaudited": "automatic", "datasets": [self.prefix + world_name]}
                 specs[f"{self.prefix}{rule}-{kind}"] = ({**spec, "engine": self.study.engine}, "llava")
-        for benchmark, split, world_name in plan.BENCHMARKS:
+        for benchmark, split, world_name in self.budget.benchmarks:
             spec = {"min_grade": "low", "unaudited": "automatic", "datasets": [self.prefix + world_name]}
             if benchmark == "pope":
                 spec["splits"] = [split]

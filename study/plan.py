@@ -56,6 +56,7 @@ class Budget:
     variant_steps: dict[str, int]
     batch_size: int
     eval_items: int | None  # per benchmark split; None: all
+    benchmarks: tuple[tuple[str, str, str], ...] = BENCHMARKS
 
 
 BUDGETS: dict[str, Budget] = {
@@ -64,6 +65,7 @@ BUDGETS: dict[str, Budget] = {
         instruct_translations=None, caption_translations=None, campaign_sample=20,
         base_steps={"pretrain": 4, "finetune": 4}, variant_steps={"pretrain": 2, "finetune": 3,
         "finetune_vision": 2, "finetune_language": 2}, batch_size=4, eval_items=12,
+        benchmarks=(BENCHMARKS[0], BENCHMARKS[2]),
     ),
     # The miniature study: <= 15 minutes on 2 CPU cores (docs/study.md has a real run).
     "full": Budget(

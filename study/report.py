@@ -39,11 +39,11 @@ class Row:
     cells: dict[str, Cell] = field(default_factory=dict)
 
 
-def columns() -> list[dict[str, str]]:
+def columns(study: Study) -> list[dict[str, str]]:
     return [
         {"key": f"{benchmark}/{split}/{language}", "benchmark": benchmark, "split": split, "language": language}
         for language in ("fr", "en")
-        for benchmark, split, _ in plan.BENCHMARKS
+        for benchmark, split, _ in plan.budget(study.world_size).benchmarks
     ]
 
 
@@ -96,7 +96,7 @@ def study_report(study: Study) -> dict[str, Any]:
     made = study.objects_made
     variant_ids = list(made.get("variants", {}).values())
     job_ids = ([made["english_base"]] if "english_base" in made else []) + variant_ids
-    cols = columns()
+    cols = columns(study)
     rows = table(study)
     return {
         "translation_jobs": TranslationJob.objects.filter(pk__in=made.get("translation_jobs", [])).select_related("dataset"),

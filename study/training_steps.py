@@ -94,7 +94,7 @@ def _runs_wanted(runner: _Runner) -> list[tuple[str, TrainingJob, str, str, str,
     """(row, model job, benchmark, split, language, pipeline) for every evaluation."""
     base = TrainingJob.objects.get(pk=runner.study.objects_made["english_base"])
     wanted = []
-    for benchmark, split, _ in plan.BENCHMARKS:
+    for benchmark, split, _ in runner.budget.benchmarks:
         wanted += [
             ("english_base", base, benchmark, split, "en", "direct"),
             ("english_base", base, benchmark, split, "fr", "direct"),
