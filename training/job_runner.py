@@ -96,17 +96,12 @@ def _run_stages(job: TrainingJob) -> None:
         LossPoint.objects.filter(job=job, stage_index=index, step__gt=kept).delete()
         reporter = _Reporter(job, index)
         _mine(job).update(step=kept, total_steps=0, heartbeat_at=timezone.now())
-        if job.gpus > 1 and torch.cuda.device_count() >= job.gpus:
-            from .distributed import launch
-
-            stopped, model_dir = launch(job, index)
-        else:
-            result = run_stage(
-                model, processor, stage, dataset, stage_dir, callbacks=reporter.callbacks(),
-                log_every=job.log_every, checkpoint_every=job.checkpoint_every, resume_from=resume,
-                num_threads=threads,
-            )  # fmt: skip
-            stopped, model_dir = result.stopped, result.model_dir
+        result = run_stage(
+            model, processor, stage, dataset, stage_dir, callbacks=reporter.callbacks(),
+            log_every=job.log_every, checkpoint_every=job.checkpoint_every, resume_from=resume,
+            num_threads=threads,
+        )  # fmt: skip
+        stopped, model_dir = result.stopped, result.model_dir
         if stopped:
             state = TrainingJob.State.CANCELLED if reporter.cancelled else TrainingJob.State.FAILED
             _finish(job, state, message="" if reporter.cancelled else "another worker took the job over")

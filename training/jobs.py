@@ -138,6 +138,9 @@ def _check_numbers(gpus: int, log_every: int, checkpoint_every: int) -> None:
     for field, value in (("gpus", gpus), ("log_every", log_every), ("checkpoint_every", checkpoint_every)):
         if not isinstance(value, int) or value < 1:
             raise JobValidationError(field, f"must be a whole number of at least 1, got {value!r}")
+    if gpus > 1:
+        # Not built yet (docs/operations.md): refused here rather than silently run on one GPU.
+        raise JobValidationError("gpus", f"multi-GPU jobs are not supported yet; use gpus=1 (got {gpus})")
 
 
 def create_training_job(

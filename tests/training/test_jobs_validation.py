@@ -98,3 +98,8 @@ def test_a_base_job_must_be_done(english):
         create_training_job(template="english_base", data=data, base_job=base, enqueue=False)
     assert caught.value.field == "base_job" and "queued" in caught.value.message
     assert TrainingJob.objects.count() == 1
+
+
+def test_more_than_one_gpu_is_refused_until_multi_gpu_lands(english):
+    error = refused(template="english_base", data={"en_pretrain": english, "en_finetune": english}, gpus=2)
+    assert error.field == "gpus" and "not supported yet" in error.message
