@@ -44,6 +44,6 @@ def test_finished_job_page_draws_the_loss_curve(tmp_path, settings, live_server,
     page.click(f"text=#{job.pk}")
     page.wait_for_selector("#loss-chart svg.main-svg", timeout=20000)
     assert page.locator("#loss-chart .scatterlayer .trace").count() == 2  # pretrain and finetune
-    assert page.locator("#loss-chart .legendtext").all_inner_texts() == ["pretrain", "finetune"]
+    assert page.locator("#loss-chart .legendtext").all_text_contents() == ["pretrain", "finetune"]
     assert page.inner_text("[data-testid=state]") == "done"
     assert "dataset #" in page.inner_text("main")
