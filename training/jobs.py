@@ -48,6 +48,8 @@ def build_stages(template_name: str, preset: str, overrides: dict[str, Any]) -> 
 
     A part given as a dict changes only the keys it names ({"lr": 0} freezes that part
     at the template's mode), so one override reads the same across stages.
+    `overrides["stages"]` ({stage name: settings}) changes one stage only, after the
+    settings for every stage: e.g. more steps for pretraining than for finetuning.
     """
     if preset not in PRESETS:
         raise JobValidationError("preset", f"unknown preset {preset!r}; expected one of {', '.join(PRESETS)}")
@@ -55,6 +57,8 @@ def build_stages(template_name: str, preset: str, overrides: dict[str, Any]) -> 
         raise JobValidationError("template", f"unknown template {template_name!r}; expected one of {', '.join(TEMPLATES)}")
     if not isinstance(overrides, dict):
         raise JobValidationError("overrides", f"expected an object of stage settings, got {type(overrides).__name__}")
+    overrides = dict(overrides)
+    per_stage = overrides.pop("stages", {})
     for key, value in overrides.items():
         if key not in OVERRIDABLE:
             raise JobValidationError(f"overrides.{key}", f"unknown setting {key!r}; known settings: {', '.join(OVERRIDABLE)}")
@@ -62,10 +66,32 @@ def build_stages(template_name: str, preset: str, overrides: dict[str, Any]) -> 
             raise JobValidationError(f"overrides.{key}", f"expected an object like {{'mode': 'full', 'lr': 0.001}}, got {value!r}")
     scalars = {k: v for k, v in overrides.items() if k not in PARTS + ("lora",)}
     try:
-        stages = template(template_name, preset, **scalars)
-        return [_with_parts(stage, overrides) for stage in stages]
+        stages = [_with_parts(stage, overrides) for stage in template(template_name, preset, **scalars)]
     except (RecipeError, TypeError) as error:
         raise JobValidationError(_field_of(str(error), overrides), str(error)) from None
+    return _per_stage(stages, per_stage)
+
+
+def _per_stage(stages: list[Stage], per_stage: Any) -> list[Stage]:
+    names = [stage.name for stage in stages]
+    if not isinstance(per_stage, dict):
+        raise JobValidationError("overrides.stages", f"expected {{stage name: settings}}, got {per_stage!r}")
+    for name, settings in per_stage.items():
+        field = f"overrides.stages.{name}"
+        if name not in names:
+            raise JobValidationError(field, f"no stage {name!r} in this template; its stages: {', '.join(names)}")
+        if not isinstance(settings, dict) or "stages" in settings:
+            raise JobValidationError(field, f"expected an object of stage settings, got {settings!r}")
+        for key in settings:
+            if key not in OVERRIDABLE:
+                raise JobValidationError(f"{field}.{key}", f"unknown setting {key!r}; known settings: {', '.join(OVERRIDABLE)}")
+        scalars = {k: v for k, v in settings.items() if k not in PARTS + ("lora",)}
+        index = names.index(name)
+        try:
+            stages[index] = _with_parts(dataclasses.replace(stages[index], **scalars), settings)
+        except (RecipeError, TypeError) as error:
+            raise JobValidationError(_field_of(str(error), settings).replace("overrides", field), str(error)) from None
+    return stages
 
 
 def _with_parts(stage: Stage, overrides: dict[str, Any]) -> Stage:
