@@ -69,6 +69,9 @@ MODEL_ROOT = Path(os.environ.get("MODEL_ROOT", VAR_DIR / "models"))
 # local model directories (nothing is ever downloaded).
 TRAINING_THREADS = int(os.environ.get("TRAINING_THREADS", "0"))
 TRAINING_TINY_CORPUS = os.environ.get("TRAINING_TINY_CORPUS", "")
+# Multi-GPU jobs (gpus > 1) run under torchrun with NCCL; on a machine without CUDA they are
+# refused unless this is on, which runs the processes on CPUs with gloo (tests, dry runs).
+TRAINING_DISTRIBUTED_CPU = env_bool("TRAINING_DISTRIBUTED_CPU", False)
 TRAINING_PAPER_LANGUAGE_MODEL_DIR = os.environ.get("TRAINING_PAPER_LANGUAGE_MODEL_DIR", "")
 TRAINING_PAPER_VISION_TOWER_DIR = os.environ.get("TRAINING_PAPER_VISION_TOWER_DIR", "")
 

@@ -10,12 +10,16 @@ checkpoint are deleted and written again, so none is missing or doubled.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import shutil
+import subprocess
+import sys
 import time
 import traceback
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -60,7 +64,10 @@ def run_job(job_id: int) -> TrainingJob:
     if job.started_at is None:
         TrainingJob.objects.filter(pk=job_id).update(started_at=now)
     try:
-        _run_stages(job)
+        if job.gpus > 1:
+            _run_distributed(job)
+        else:
+            _run_stages(job)
     except Exception as exc:  # the job page shows it; the worker lives on
         log.exception("training job %s failed", job_id)
         tail = "".join(traceback.format_exception(exc)).splitlines()[-TRACEBACK_LINES:]
@@ -78,30 +85,66 @@ def _finish(job: TrainingJob, state: str, **fields: Any) -> None:
     _mine(job).update(state=state, finished_at=timezone.now(), heartbeat_at=timezone.now(), **fields)
 
 
-def _run_stages(job: TrainingJob) -> None:
+def _run_distributed(job: TrainingJob) -> None:
+    """A job on N GPUs: `torchrun` starts N processes of training/distributed.py, which run
+    the same stages; rank 0 writes progress, loss points and the models to the row."""
+    command = [
+        sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={job.gpus}",
+        "-m", "training.distributed", str(job.pk), str(job.attempts),
+    ]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    job.refresh_from_db()
+    if done.returncode != 0 and job.state == TrainingJob.State.RUNNING:
+        tail = "\n".join((done.stdout + done.stderr).splitlines()[-TRACEBACK_LINES:])
+        raise RuntimeError(f"torchrun exited with status {done.returncode} ({job.gpus} processes):\n{tail}")
+
+
+@contextlib.contextmanager
+def _rank_zero_first(rank: int) -> Iterator[None]:
+    """Rank 0 prepares shared files (records, corpus, tokenizer cache) before the others read them."""
+    distributed = torch.distributed.is_available() and torch.distributed.is_initialized()
+    if distributed and rank != 0:
+        torch.distributed.barrier()
+    yield
+    if distributed and rank == 0:
+        torch.distributed.barrier()
+
+
+def _run_stages(job: TrainingJob, *, rank: int = 0, device: str | None = None) -> None:
+    """Train the job's stages from `stage_index` on. With several processes only rank 0
+    (the default) touches the database; the others train their share of each batch."""
     threads = settings.TRAINING_THREADS or os.cpu_count() or 1
     torch.set_num_threads(threads)
     root = Path(settings.MODEL_ROOT) / job.output_dir
     stages = [stage_from_dict(d) for d in job.stages]
     for index in range(job.stage_index, len(stages)):
         if job.cancel_requested:
-            _finish(job, TrainingJob.State.CANCELLED)
+            if rank == 0:
+                _finish(job, TrainingJob.State.CANCELLED)
             return
         stage, stage_dir = stages[index], root / f"stage-{index}"
-        records, image_root = _stage_data(job, stage, stage_dir / "records.json")
-        dataset = ConversationDataset.from_json(records, image_root)
-        model, processor = _starting_model(job, index, root, records)
+        with _rank_zero_first(rank):
+            records, image_root = _stage_data(job, stage, stage_dir / "records.json", write=rank == 0)
+            dataset = ConversationDataset.from_json(records, image_root)
+            model, processor = _starting_model(job, index, root, records)
         resume = Path(settings.MODEL_ROOT) / job.checkpoint if job.checkpoint else None
         kept = _checkpoint_step(resume) if resume else 0
-        LossPoint.objects.filter(job=job, stage_index=index, step__gt=kept).delete()
         reporter = _Reporter(job, index)
-        _mine(job).update(step=kept, total_steps=0, heartbeat_at=timezone.now())
+        if rank == 0:
+            LossPoint.objects.filter(job=job, stage_index=index, step__gt=kept).delete()
+            _mine(job).update(step=kept, total_steps=0, heartbeat_at=timezone.now())
         result = run_stage(
             model, processor, stage, dataset, stage_dir, callbacks=reporter.callbacks(),
             log_every=job.log_every, checkpoint_every=job.checkpoint_every, resume_from=resume,
-            num_threads=threads,
+            num_threads=threads, device=device,
         )  # fmt: skip
         stopped, model_dir = result.stopped, result.model_dir
+        if rank != 0:
+            if stopped:
+                return
+            job.stage_models = [*job.stage_models[:index], _relative(stage_dir / "model")]
+            job.stage_index, job.checkpoint = index + 1, ""
+            continue
         if stopped:
             state = TrainingJob.State.CANCELLED if reporter.cancelled else TrainingJob.State.FAILED
             _finish(job, state, message="" if reporter.cancelled else "another worker took the job over")
@@ -110,7 +153,8 @@ def _run_stages(job: TrainingJob) -> None:
         job.stage_models = [*job.stage_models[:index], _relative(model_dir)]
         job.stage_index, job.checkpoint = index + 1, ""
         _mine(job).update(stage_models=job.stage_models, stage_index=job.stage_index, checkpoint="")
-    _finish(job, TrainingJob.State.DONE, output_model=job.stage_models[-1])
+    if rank == 0:
+        _finish(job, TrainingJob.State.DONE, output_model=job.stage_models[-1])
 
 
 def _relative(path: Path) -> str:
@@ -121,9 +165,11 @@ def _checkpoint_step(checkpoint: Path) -> int:
     return int(json.loads((checkpoint / "state.json").read_text())["step"])
 
 
-def _stage_data(job: TrainingJob, stage: Stage, target: Path) -> tuple[Path, Path]:
+def _stage_data(job: TrainingJob, stage: Stage, target: Path, *, write: bool = True) -> tuple[Path, Path]:
     sources = [job_data.from_stored(job.data[role]) for role in stage.data]
-    return job_data.stage_records(sources, target)
+    if write:
+        return job_data.stage_records(sources, target)
+    return target, Path(sources[0].image_root)  # rank 0 wrote the file (and checked one image root)
 
 
 def _starting_model(job: TrainingJob, index: int, root: Path, records: Path) -> tuple[Any, Any]:

@@ -30,6 +30,9 @@ __all__ = ["JobValidationError", "cancel", "create_training_job", "recover_stall
 OVERRIDABLE = tuple(f.name for f in dataclasses.fields(Stage) if f.name not in ("name", "data"))
 
 
+MAX_GPUS = 8  # one machine: torchrun --standalone (training/distributed.py)
+
+
 class JobValidationError(ValueError):
     """One problem with a job's inputs: which field, and what is wrong with it."""
 
@@ -164,9 +167,8 @@ def _check_numbers(gpus: int, log_every: int, checkpoint_every: int) -> None:
     for field, value in (("gpus", gpus), ("log_every", log_every), ("checkpoint_every", checkpoint_every)):
         if not isinstance(value, int) or value < 1:
             raise JobValidationError(field, f"must be a whole number of at least 1, got {value!r}")
-    if gpus > 1:
-        # Not built yet (docs/operations.md): refused here rather than silently run on one GPU.
-        raise JobValidationError("gpus", f"multi-GPU jobs are not supported yet; use gpus=1 (got {gpus})")
+    if gpus > MAX_GPUS:
+        raise JobValidationError("gpus", f"at most {MAX_GPUS} GPUs (one machine) per job, got {gpus}")
 
 
 def create_training_job(

@@ -100,6 +100,6 @@ def test_a_base_job_must_be_done(english):
     assert TrainingJob.objects.count() == 1
 
 
-def test_more_than_one_gpu_is_refused_until_multi_gpu_lands(english):
-    error = refused(template="english_base", data={"en_pretrain": english, "en_finetune": english}, gpus=2)
-    assert error.field == "gpus" and "not supported yet" in error.message
+def test_more_gpus_than_one_machine_holds_are_refused(english):
+    error = refused(template="english_base", data={"en_pretrain": english, "en_finetune": english}, gpus=9)
+    assert error.field == "gpus" and "at most 8" in error.message
