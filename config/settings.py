@@ -164,6 +164,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Training jobs and evaluation runs share one state set; snapshots have their own.
+    "ENUM_NAME_OVERRIDES": {"JobStateEnum": "training.models.JobState"},
 }
 
 # Celery: Redis in production and tests, kombu's filesystem transport by default.
