@@ -175,8 +175,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    # Snapshots and training jobs both have a `state`; name the jobs' choice set.
-    "ENUM_NAME_OVERRIDES": {"TrainingJobStateEnum": "training.models.JobState"},
+    # Training jobs and evaluation runs share one state set; snapshots have their own.
+    "ENUM_NAME_OVERRIDES": {"JobStateEnum": "training.models.JobState"},
 }
 
 # Celery: Redis in production and tests, kombu's filesystem transport by default.
