@@ -110,6 +110,7 @@ def _runs_wanted(runner: _Runner) -> list[tuple[str, TrainingJob, str, str, str,
 def evaluate(runner: _Runner) -> Outcome:
     runs: dict[str, list[int]] = {}
     objects = []
+    datasets = {benchmark: world_name for benchmark, _, world_name in runner.budget.benchmarks}
     for row, job, benchmark, split, language, pipeline in _runs_wanted(runner):
         name = f"{runner.prefix}{row}"
         run = (
@@ -124,7 +125,8 @@ def evaluate(runner: _Runner) -> Outcome:
             snapshot = runner.snapshot(runner.bench_rule(benchmark, split)) if language == "fr" else None
             run = create_evaluation_run(
                 training_job=job, benchmark=benchmark, split=split, language=language, pipeline=pipeline,
-                engine=runner.study.engine, snapshot=snapshot, limit=runner.budget.eval_items, name=name,
+                engine=runner.study.engine, snapshot=snapshot, dataset=runner.dataset(datasets[benchmark]),
+                limit=runner.budget.eval_items, name=name,
             )  # fmt: skip
         elif runner.failed_before_this_run(run):
             run = requeue_run(run)

@@ -119,10 +119,13 @@ def _how_to_translate(benchmark: str, split: str) -> str:
     )
 
 
-def find_source(benchmark: str, split: str, language: str, snapshot: Snapshot | None = None) -> Source:
-    """The benchmark file a run reads, with its English dataset; EvaluationError if there is none."""
+def find_source(
+    benchmark: str, split: str, language: str, snapshot: Snapshot | None = None, dataset: Dataset | None = None
+) -> Source:
+    """The benchmark file a run reads, with its English dataset; EvaluationError if there is none.
+    English runs read `dataset` when given, else the latest imported benchmark of that kind."""
     if language == "en":
-        dataset = english_dataset(benchmark, split)
+        dataset = dataset or english_dataset(benchmark, split)
         if dataset is None:
             raise EvaluationError(
                 "split", f"no English {benchmark} benchmark with split {split!r} is imported; "
@@ -225,6 +228,7 @@ def create_evaluation_run(
     pipeline: str = EvaluationRun.Pipeline.DIRECT,
     engine: str = "apertium",
     snapshot: Snapshot | None = None,
+    dataset: Dataset | None = None,
     max_new_tokens: int | None = None,
     batch_size: int = 64,
     limit: int | None = None,
@@ -242,7 +246,7 @@ def create_evaluation_run(
 
         if engine not in ENGINES:
             raise EvaluationError("engine", f"unknown translation engine {engine!r}; known engines: {', '.join(sorted(ENGINES))}")
-    source = find_source(benchmark, split, language, snapshot)
+    source = find_source(benchmark, split, language, snapshot, dataset)
     items = load_items(benchmark, split, source, limit)
     _check_images(items, source)
     if translation_only:

@@ -10,6 +10,7 @@ with its 95% CI, the French-aware number beside it, and the run's diagnostic fla
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,17 +63,20 @@ def cell(run: EvaluationRun) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def comparison() -> list[Row]:
-    """One row per variant; the latest done run fills each cell (runs come newest first)."""
+def comparison(run_ids: Iterable[int] | None = None, label: Callable[[EvaluationRun], str] = variant_name) -> list[Row]:
+    """One row per `label` (default: the variant); the latest done run fills each cell
+    (runs come newest first). `run_ids` limits the table to some runs (a study's)."""
     runs = (
         EvaluationRun.objects.filter(state=JobState.DONE)
         .select_related("training_job__base_job")
         .prefetch_related("training_job__snapshots__rule")
         .order_by("-finished_at", "-pk")
     )
+    if run_ids is not None:
+        runs = runs.filter(pk__in=list(run_ids))
     rows: dict[str, Row] = {}
     for run in runs:
-        row = rows.setdefault(variant_name(run), Row(variant_name(run)))
+        row = rows.setdefault(label(run), Row(label(run)))
         key = f"{column_key(run)}:{run.language}"
         if key in row.cells:
             continue
