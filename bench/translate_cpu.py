@@ -71,7 +71,8 @@ def engine_only(items) -> None:
 
     engine = get_engine("apertium")
     for offset in range(0, len(items), engine.batch_size):
-        batch = [ItemSource(i.conversations, i.meta, i.task_type) for i in items[offset : offset + engine.batch_size]]
+        chunk = items[offset : offset + engine.batch_size]
+        batch = [ItemSource(i.conversations, i.meta, i.task_type) for i in chunk]
         engine.translate(engine_segments(batch, engine.max_segment_chars), "en", "fr")
 
 

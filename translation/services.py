@@ -190,7 +190,9 @@ def _run_batches(job: TranslationJob, engine: Engine, on_batch) -> None:
             if job.state != TranslationJob.State.RUNNING:
                 return  # cancelled from the page or the API
             budget = job.total - job.done - in_flight if job.limit else size
-            batch, after = store.next_batch(job.dataset_id, version, after, min(size, budget)) if budget > 0 else ([], after)
+            batch: list[store.PendingItem] = []
+            if budget > 0:
+                batch, after = store.next_batch(job.dataset_id, version, after, min(size, budget))
             upcoming = pool.submit(_engine_work, job, engine, batch) if batch else None
             if pending is not None:
                 _store(job, pending.result(), version)
