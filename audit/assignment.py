@@ -200,7 +200,9 @@ counted AS (UPDATE audit_membership
 SELECT a.id, %(until)s::timestamptz, {ITEM_COLUMNS} FROM a {ITEM_JOINS}
 """
 
-HELD_ITEM_SQL = f"SELECT a.id, a.leased_until, {ITEM_COLUMNS} FROM audit_assignment a {ITEM_JOINS} WHERE a.id = %(lease)s"
+HELD_ITEM_SQL = f"""
+SELECT a.id, a.leased_until, {ITEM_COLUMNS} FROM audit_assignment a {ITEM_JOINS} WHERE a.id = %(lease)s
+"""
 
 
 def lease_next_item(campaign: CampaignRow, annotator_id: int, exclude: set[int],

@@ -65,7 +65,8 @@ final AS (INSERT INTO audit_finalgrade (entry_id, grade, source, final_turns, de
           SELECT %(entry)s, v.grade, 'consensus', NULL, NULL, %(now)s FROM verdict v
            WHERE NOT %(is_control)s AND v.n >= %(overlap)s AND v.kinds = 1
           ON CONFLICT (entry_id) DO UPDATE
-             SET grade = EXCLUDED.grade, source = EXCLUDED.source, decided_by_id = NULL, decided_at = EXCLUDED.decided_at),
+             SET grade = EXCLUDED.grade, source = EXCLUDED.source, decided_by_id = NULL,
+                 decided_at = EXCLUDED.decided_at),
 pending AS (INSERT INTO audit_pendingadjudication (entry_id, created_at)
             SELECT %(entry)s, %(now)s FROM verdict v WHERE NOT %(is_control)s AND v.n >= %(overlap)s AND v.kinds > 1
             ON CONFLICT (entry_id) DO NOTHING)

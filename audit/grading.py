@@ -106,7 +106,9 @@ def check_lease(assignment_id: int, annotator_id: int, now: datetime, *, campaig
     if already_graded or done_by_me:
         raise GradingError(409, f"you already graded this item (assignment {assignment_id}); use undo to change it")
     if holder != annotator_id:
-        raise GradingError(403, f"assignment {assignment_id} is not assigned to you (leases last {lease_minutes} minutes)")
+        raise GradingError(
+            403, f"assignment {assignment_id} is not assigned to you (leases last {lease_minutes} minutes)"
+        )
     if state != Assignment.State.LEASED or leased_until is None or leased_until <= now:
         raise GradingError(
             409, f"your lease on assignment {assignment_id} expired at {leased_until:%H:%M:%S} UTC;"

@@ -18,9 +18,18 @@ import psycopg
 from django.db import connection
 
 
+NEVER_ON_ITS_OWN = 2**31 - 1
+"""psycopg ignores prepare=True while the connection's prepare_threshold is None, which is how
+Django opens it. A threshold no statement reaches turns preparing on for the statements that
+ask (here) and leaves Django's own queries unprepared, as before."""
+
+
 def run(sql: str, params: dict[str, Any]) -> psycopg.Cursor:
     connection.ensure_connection()
-    cursor = psycopg.Cursor(connection.connection)
+    raw = connection.connection
+    if raw.prepare_threshold is None:
+        raw.prepare_threshold = NEVER_ON_ITS_OWN
+    cursor = psycopg.Cursor(raw)
     started = time.monotonic()
     with connection.wrap_database_errors:
         cursor.execute(sql, params, prepare=True)

@@ -127,7 +127,8 @@ def test_refusals_twice_not_yours_expired_missing_not_json_and_wrong_credentials
     expired = grade_next(a, late["assignment"])
     assert expired.status_code == 409 and "expired" in expired.json()["detail"]
     assert grade_next(a, 999999).status_code == 404
-    garbled = a.post(f"/api/audit/assignments/{late['assignment']}/grade-next/", "{grade", content_type="application/json")
+    garbled = a.post(f"/api/audit/assignments/{late['assignment']}/grade-next/", "{grade",
+                     content_type="application/json")  # fmt: skip
     assert garbled.status_code == 400 and garbled.json()["field"] == "body"
     wrong = Client(HTTP_AUTHORIZATION="Token not-a-real-token").post(
         f"/api/audit/assignments/{other['assignment']}/grade-next/", {"grade": "high"}, content_type="application/json")
