@@ -3,9 +3,11 @@
 Times a direct run (batched greedy generation + scoring with the three parsers, as
 training/evaluation_runner.py does) and the translation-only pipeline (apertium
 French -> English for the questions, English -> French for the answers) on a share
-of the same items, and prints items/s for both. Random weights: speed, not accuracy.
+of the same items, and prints items/s for both. By default random weights, which never
+stop before max_new_tokens (the slowest case); `--model DIR` loads a trained model (e.g.
+the study's English base), which stops at its end-of-answer token as real runs do.
 
-    .venv/bin/python bench/eval_bench.py [--world DIR] [--items 1000] [--threads 2] [--translated 200]
+    .venv/bin/python bench/eval_bench.py [--world DIR] [--model DIR] [--items 1000] [--threads 2] [--translated 200]
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from transformers.utils import logging as hf_logging  # noqa: E402
 from training.benchmark_prompts import english_texts, prompt, read_items, with_english, write_references  # noqa: E402
 from training.generate import generate_answers  # noqa: E402
 from training.metrics import PARSERS, score_files  # noqa: E402
-from training.presets import build_tiny  # noqa: E402
+from training.presets import build_tiny, load_model  # noqa: E402
 from translation.engines import get_engine  # noqa: E402
 from translation.inference import answers_to_french, questions_to_english  # noqa: E402
 from translation.structure import translate_texts  # noqa: E402
@@ -39,6 +41,7 @@ FILES = {"pope": "pope/coco_pope_random.json", "scienceqa": "scienceqa/scienceqa
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--world", type=Path)
+    parser.add_argument("--model", type=Path, help="a trained model directory (default: random tiny weights)")
     parser.add_argument("--items", type=int, default=1000)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--translated", type=int, default=200, help="items through the translation-only pipeline")
@@ -50,7 +53,7 @@ def main() -> None:
     if not args.world:
         generate_world(world, seed=0, size="full")
     images = world / "images"
-    model, processor = build_tiny(world / "corpus" / "english.txt")
+    model, processor = load_model(args.model) if args.model else build_tiny(world / "corpus" / "english.txt")
     per = {"pope": args.items * 2 // 5, "scienceqa": args.items * 3 // 10}
     per["textvqa"] = args.items - per["pope"] - per["scienceqa"]
     chosen = {b: read_items(b, world / f, image_root=images)[: per[b]] for b, f in FILES.items()}
