@@ -42,5 +42,5 @@ def create_user(username: str, *, role: str, password: str, email: str = "") -> 
     # Admins manage everything, Django's admin included; the others never see it.
     user.is_staff = user.is_superuser = role == ADMIN
     user.save()
-    user.groups.set([Group.objects.get(name=role)])
+    user.groups.set([Group.objects.get_or_create(name=role)[0]])  # survives a flushed database
     return user, created
