@@ -70,8 +70,8 @@ BUDGETS: dict[str, Budget] = {
     # The miniature study: <= 15 minutes on 2 CPU cores (docs/study.md has a real run).
     "full": Budget(
         instruct_translations=6000, caption_translations=3000, campaign_sample=200,
-        base_steps={"pretrain": 450, "finetune": 400}, variant_steps={"pretrain": 40, "finetune": 120,
-        "finetune_vision": 60, "finetune_language": 80}, batch_size=16, eval_items=200,
+        base_steps={"pretrain": 400, "finetune": 350}, variant_steps={"pretrain": 30, "finetune": 100,
+        "finetune_vision": 50, "finetune_language": 60}, batch_size=16, eval_items=150,
     ),
 }  # fmt: skip
 
