@@ -8,7 +8,7 @@
   grade comes from, engine, model, prompt version, translation id, post-edited or not,
   the rule's digest).
 - `benchmark`: the benchmark's own published format, translated: ScienceQA (JSON list),
-  TextVQA 0.5.1 (`{"data": [...]}`), POPE (JSON Lines, the split in `category`), so
+  TextVQA 0.5.1 (`{"data": [...]}`), POPE (JSON Lines, one split per file, named in `category`), so
   evaluation reads the French benchmark with the readers it uses for the English one.
 
 The file carries no snapshot id or date: the same rule on the same data must give the
@@ -132,6 +132,7 @@ class BenchmarkWriter(Writer):
     def __init__(self, rule_digest: str) -> None:
         super().__init__(rule_digest)
         self.task: str | None = None
+        self.split: str | None = None
 
     def begin(self) -> bytes:
         return b""
@@ -153,6 +154,17 @@ class BenchmarkWriter(Writer):
                 f"format 'benchmark' writes one benchmark per file; the rule selects {self.task} and "
                 f"{row.task_type} ({row.dataset}:{row.external_id}): restrict its datasets or task_types"
             )
+        if self.task == "pope":
+            # POPE publishes one file per split and repeats question ids across them, so a
+            # merged file would not read back (training.metrics.benchmarks.read_pope refuses it).
+            if self.split is None:
+                self.split = row.split
+            elif row.split != self.split:
+                raise FormatError(
+                    f"format 'benchmark' writes POPE one split per file, as POPE publishes it (question ids repeat "
+                    f"across splits); the rule selects {self.split} and {row.split} ({row.dataset}:{row.external_id}): "
+                    f"set its splits to one of them"
+                )
         record = {"scienceqa": scienceqa_record, "textvqa": textvqa_record, "pope": pope_record}[row.task_type](row)
         self.written += 1
         data = orjson.dumps(record)
