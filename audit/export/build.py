@@ -7,21 +7,31 @@ claims it with a conditional update, streams the rule's candidates out of one qu
 (a server-side cursor on PostgreSQL, constant memory), decides each with the pure
 `rules.decide`, writes the file and the frozen item list, and records the sha256,
 counts and balance report. A built snapshot is never written again.
+
+A build writes `heartbeat_at` every few seconds from a thread of its own. One whose
+heartbeat is older than settings.JOB_STALE_SECONDS lost its worker: the next request
+for its rule marks it failed (saying so) and queues a new build, and a redelivered
+task message may claim it again, so a killed worker never blocks a rule for good.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import orjson
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from ..models import FilterRule, Snapshot
@@ -153,6 +163,7 @@ def request_snapshot(rule: FilterRule, format: str, *, created_by=None, enqueue:
     if format not in FORMATS:
         raise ExportError(f"unknown format {format!r}; expected one of: {', '.join(FORMATS)}", "format")
     spec = rule_spec(rule)
+    recover_stalled(rule, format)
     active = Snapshot.objects.filter(rule=rule, format=format, state__in=Snapshot.ACTIVE_STATES).first()
     if active is not None:
         return active, False
@@ -180,6 +191,27 @@ def request_snapshot(rule: FilterRule, format: str, *, created_by=None, enqueue:
     return snapshot, True
 
 
+def _stale_before() -> datetime:
+    """A build with no heartbeat since then lost its worker (read at call time: tests lower it)."""
+    return timezone.now() - timedelta(seconds=settings.JOB_STALE_SECONDS)
+
+
+def _stalled() -> Q:
+    stale = _stale_before()
+    return Q(state=Snapshot.State.BUILDING) & (
+        Q(heartbeat_at__lt=stale) | Q(heartbeat_at__isnull=True, started_at__lt=stale)
+    )
+
+
+def recover_stalled(rule: FilterRule, format: str) -> int:
+    """Mark the rule's builds whose worker stopped as failed, so a new build may start."""
+    return Snapshot.objects.filter(_stalled(), rule=rule, format=format).update(
+        state=Snapshot.State.FAILED, finished_at=timezone.now(),
+        message=f"the build stalled: no heartbeat from its worker for over {settings.JOB_STALE_SECONDS} s "
+                "(the worker was stopped or lost); a new request builds it again",
+    )  # fmt: skip
+
+
 def _enqueue(snapshot: Snapshot) -> None:
     from ..tasks import build_snapshot
 
@@ -205,12 +237,49 @@ class BuildResult:
 def run_build(snapshot_id: int) -> Snapshot:
     """Build a queued snapshot (inline, or in the Celery task). A second worker finds it taken."""
     now = timezone.now()
-    claimed = Snapshot.objects.filter(pk=snapshot_id, state=Snapshot.State.QUEUED).update(
-        state=Snapshot.State.BUILDING, started_at=now
+    # Queued, or building with a dead worker (a redelivered message after a kill).
+    claimed = Snapshot.objects.filter(Q(state=Snapshot.State.QUEUED) | _stalled(), pk=snapshot_id).update(
+        state=Snapshot.State.BUILDING, started_at=now, heartbeat_at=now
     )
     snapshot = Snapshot.objects.select_related("rule").get(pk=snapshot_id)
     if not claimed:
         return snapshot
+    with _heartbeat(snapshot.pk):
+        if settings.EXPORT_BUILD_DELAY_SECONDS:
+            time.sleep(settings.EXPORT_BUILD_DELAY_SECONDS)
+        return _build(snapshot)
+
+
+@contextmanager
+def _heartbeat(snapshot_id: int) -> Iterator[None]:
+    """Write heartbeat_at every JOB_STALE_SECONDS / 4 from a thread with its own connection.
+
+    The build itself holds its connection in one long query, so it cannot write; this
+    thread can, and stops with the process when a worker is killed."""
+    stop = threading.Event()
+    interval = max(0.2, settings.JOB_STALE_SECONDS / 4)
+
+    def beat() -> None:
+        from django.db import connection as own  # per thread: not the build's connection
+
+        try:
+            while not stop.wait(interval):
+                Snapshot.objects.filter(pk=snapshot_id, state=Snapshot.State.BUILDING).update(
+                    heartbeat_at=timezone.now()
+                )
+        finally:
+            own.close()
+
+    thread = threading.Thread(target=beat, name=f"snapshot-{snapshot_id}-heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+def _build(snapshot: Snapshot) -> Snapshot:
     spec = parse_rule(snapshot.rule_spec)
     extension = "jsonl" if snapshot.format == "jsonl" else "json"
     relative = f"snapshots/snapshot-{snapshot.pk}.{extension}"
