@@ -90,6 +90,11 @@ class Writer:
     def record(self, row: ExportRow) -> bytes | None:
         raise NotImplementedError
 
+    def frame(self, data: bytes) -> bytes:
+        """One record's bytes as they go into the file (separators); PostgreSQL's records too."""
+        self.written += 1
+        return data
+
     def end(self) -> bytes:
         return b""
 
@@ -102,7 +107,9 @@ class LlavaWriter(Writer):
         turns = llava_turns(row.turns, bool(row.image))
         if turns is None:
             return None
-        data = orjson.dumps(llava_record(row, turns))
+        return self.frame(orjson.dumps(llava_record(row, turns)))
+
+    def frame(self, data: bytes) -> bytes:
         self.written += 1
         return (b"\n" if self.written == 1 else b",\n") + data
 
@@ -122,8 +129,11 @@ class JsonlWriter(Writer):
             "post_edited": row.post_edited, "engine": row.engine, "model": row.model,
             "prompt_version": row.prompt_version, "translation_id": row.translation_id, "rule": self.rule_digest,
         }  # fmt: skip
+        return self.frame(orjson.dumps(record))
+
+    def frame(self, data: bytes) -> bytes:
         self.written += 1
-        return orjson.dumps(record) + b"\n"
+        return data + b"\n"
 
 
 class BenchmarkWriter(Writer):
