@@ -127,7 +127,8 @@ def selects_any(spec: RuleSpec) -> tuple[bool, int]:
 # --- PostgreSQL writes the records -----------------------------------------------------------
 
 # The characters Python's str.strip() removes: llava_turns strips a turn holding <image>,
-# so a first turn whose text after "<image>\n" starts or ends with one is left to Python.
+# so a first turn whose text after "<image>\n" starts or ends with one is left to Python
+# (btrim with this set: a regex here cost a fifth of the query).
 _WHITESPACE = "".join(chr(c) for c in range(0x110000) if chr(c).isspace())
 # COPY ... (FORMAT csv) with these as delimiter and quote: every text column below is JSON
 # (control characters escaped), so neither ever appears in a value and no value is quoted.
@@ -149,7 +150,7 @@ def _turns_columns() -> str:
             AND strpos(v.a, '<image>') = 0
             AND CASE WHEN c.image <> ''
                      THEN left(v.q, 8) = E'<image>\\n' AND strpos(substr(v.q, 9), '<image>') = 0
-                          AND substr(v.q, 9) !~ %s
+                          AND substr(v.q, 9) = btrim(substr(v.q, 9), %s)
                      ELSE strpos(v.q, '<image>') = 0 END
         END, false) AS ok,
         '[{{"from":"human","value":' || to_json(v.q)::text || '}},{{"from":"gpt","value":' || to_json(v.a)::text
@@ -220,8 +221,7 @@ def record_sql(spec: RuleSpec, format: str, rule_digest: str) -> tuple[str, list
     # No outer ORDER BY: the laterals above have no FROM, so they only project each row of
     # the sorted subquery, in its order. Sorting again after them would sort the records
     # themselves: twice the memory, and a spill to disk past work_mem on big snapshots.
-    edge = f"^[{_WHITESPACE}]|[{_WHITESPACE}]$"
-    params: list[Any] = [*scope_params, allowed, allowed, edge]
+    params: list[Any] = [*scope_params, allowed, allowed, _WHITESPACE]
     if fast and format == "jsonl":
         params.append(rule_digest)
     copy = f"COPY ({sql}) TO STDOUT (FORMAT csv, DELIMITER E'\\x1f', QUOTE E'\\x1e')"
