@@ -34,6 +34,7 @@ test: venv system-packages
 
 demo: venv system-packages
 	$(BIN)/python manage.py setup_demo
+	$(BIN)/python manage.py run_study --world full
 	@echo "Starting a Celery worker and the web server on http://$(HOST):$(PORT)/ (Ctrl-C stops both)"
 	@$(BIN)/celery -A config worker -Q default,gpu --concurrency 1 --loglevel WARNING --logfile var/worker.log & \
 	worker=$$!; trap "kill $$worker 2>/dev/null" EXIT INT TERM; \

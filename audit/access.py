@@ -19,7 +19,11 @@ READERS = (REVIEWER, ADMIN)
 
 
 def require_role(user: User, *roles: str) -> str:
-    role = role_of(user)
+    return check_role(role_of(user), *roles)
+
+
+def check_role(role: str | None, *roles: str) -> str:
+    """require_role for a role already known (the lean grading endpoint reads it with the token)."""
     if role not in roles:
         raise PermissionDenied(f"this needs the role {' or '.join(roles)}; you are {role or 'without a role'}")
     return role

@@ -19,7 +19,8 @@ from .access import READERS, campaign_for_annotator, campaign_for_reader, requir
 from .assignment import next_assignment
 from .campaign_stats import campaign_statistics, pending_adjudications
 from .campaigns import CampaignSpec, create_campaign
-from .grading import GradingError, do_adjudicate, do_grade, do_skip, do_undo_last
+from .grade_next import grade_and_next
+from .grading import GradingError, do_adjudicate, do_skip, do_undo_last
 from .models import Assessment
 from .payloads import item_payload, load_assignment, progress
 from .roles import ADMIN, ANNOTATOR
@@ -61,14 +62,11 @@ def grade(request: Request, assignment_id: int) -> Response:
     """Grade a leased item; with "next": true the answer also carries the next item."""
     require_role(request.user, ANNOTATOR)
     data = _valid(s.GradeInput, request)
-    try:
-        assessment = do_grade(assignment_id, dict(data), annotator=request.user)
+    try:  # the same service as the lean endpoint the grading page uses (api_grade_next.py)
+        body = grade_and_next(assignment_id, dict(data), annotator=request.user, want_next=data["next"],
+                              exclude=set(data["exclude"]))  # fmt: skip
     except GradingError as exc:
         return _error(exc)
-    campaign = assessment.assignment.campaign  # fetched with the lease, no extra query
-    body = {"assessment": assessment.pk, "grade": assessment.grade, "progress": progress(campaign, request.user.pk)}
-    if data["next"]:
-        body["next"] = _next_body(campaign, request.user, data["exclude"])
     return Response(body, status=status.HTTP_201_CREATED)
 
 

@@ -17,14 +17,20 @@ controls come every 1/share items, not in clumps, and not at the same places for
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
+
+import orjson
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
+from . import prepared
 from .models import Assignment, Campaign, Membership, Skip
+from .payloads import shape_item
 
 MAX_HELD = 3
 """Live leases one annotator may hold in a campaign: the item on screen, the one
@@ -161,3 +167,88 @@ def _claim_in_one_statement(campaign: Campaign, annotator: User, is_control: boo
         pk=pk, campaign=campaign, entry_id=entry_id, slot=slot, position=position, is_control=is_control,
         state=Assignment.State.LEASED, annotator=annotator, leased_at=now, leased_until=until,
     )  # fmt: skip
+
+
+# --- The same decision in two prepared statements, for the lean grading path --------------
+# audit/grade_next.py calls lease_next_item inside its grading transaction. It follows
+# _next step by step: lock the membership (and read the held leases and the progress
+# counters in the same statement), hand back a held lease not excluded, stop at
+# MAX_HELD, else claim with CLAIM_SQL, bump the counters and read the item, all in one.
+
+MEMBER_SQL = """
+SELECT m.id, m.served, m.controls_served, m.control_phase, m.graded,
+       ARRAY(SELECT a.id FROM audit_assignment a
+              WHERE a.campaign_id = m.campaign_id AND a.annotator_id = m.annotator_id AND a.state = 'leased'
+                AND a.leased_until > %(now)s
+              ORDER BY a.leased_at, a.id),
+       (SELECT sum(x.graded) FROM audit_membership x WHERE x.campaign_id = m.campaign_id)
+  FROM audit_membership m
+ WHERE m.campaign_id = %(campaign)s AND m.annotator_id = %(annotator)s
+   FOR UPDATE OF m
+"""
+
+ITEM_COLUMNS = """e.id, e.control_turns::text, t.turns::text, t.meta::text, i.conversations::text, i.meta::text,
+       i.task_type, i.image <> ''"""
+ITEM_JOINS = """JOIN audit_entry e ON e.id = a.entry_id JOIN translation_translation t ON t.id = e.translation_id
+  JOIN audit_item i ON i.id = t.item_id"""
+
+CLAIM_ITEM_SQL = f"""
+WITH a AS ({CLAIM_SQL}),
+counted AS (UPDATE audit_membership
+               SET served = served + 1, controls_served = controls_served + CASE WHEN %(is_control)s THEN 1 ELSE 0 END
+             WHERE id = %(membership)s AND EXISTS (SELECT 1 FROM a))
+SELECT a.id, %(until)s::timestamptz, {ITEM_COLUMNS} FROM a {ITEM_JOINS}
+"""
+
+HELD_ITEM_SQL = f"""
+SELECT a.id, a.leased_until, {ITEM_COLUMNS} FROM audit_assignment a {ITEM_JOINS} WHERE a.id = %(lease)s
+"""
+
+
+def lease_next_item(campaign: CampaignRow, annotator_id: int, exclude: set[int],
+                    now: datetime) -> tuple[dict[str, Any] | None, int, int]:  # fmt: skip
+    """The next item's payload (or None), the annotator's graded count and the campaign's, on PostgreSQL.
+
+    Call inside a transaction: the membership stays locked until it ends.
+    """
+    row = prepared.run(MEMBER_SQL, {"now": now, "campaign": campaign.id, "annotator": annotator_id}).fetchone()
+    if row is None:
+        raise NotInCampaign(f"user {annotator_id} is not an annotator of campaign {campaign.name}")
+    membership_id, served, controls_served, phase, mine, held, done = row
+    for lease in held:
+        if lease not in exclude:
+            return _item(prepared.run(HELD_ITEM_SQL, {"lease": lease}).fetchone()), mine, done or 0
+    if len(held) >= MAX_HELD:
+        return None, mine, done or 0
+    want_control = control_due(served, controls_served, campaign.control_share, phase)
+    params = {"annotator": annotator_id, "now": now, "until": now + timedelta(minutes=campaign.lease_minutes),
+              "campaign": campaign.id, "membership": membership_id}  # fmt: skip
+    item = prepared.run(CLAIM_ITEM_SQL, {**params, "is_control": want_control}).fetchone()
+    if item is None and want_control:  # controls exhausted: carry on with real items
+        item = prepared.run(CLAIM_ITEM_SQL, {**params, "is_control": False}).fetchone()
+    return (_item(item) if item else None), mine, done or 0
+
+
+@dataclass(frozen=True)
+class CampaignRow:
+    """What the lean path knows of a campaign, read with the lease it grades."""
+
+    id: int
+    name: str
+    control_share: float
+    lease_minutes: int
+    overlap: int
+    size: int
+
+
+def _item(row: tuple) -> dict[str, Any]:
+    assignment, until, entry, control_turns, turns, translation_meta, conversations, item_meta, task_type, image = row
+    return shape_item(
+        assignment=assignment, entry=entry, leased_until=until, task_type=task_type, has_image=image,
+        conversations=orjson.loads(conversations), target=_json(control_turns) or orjson.loads(turns),
+        item_meta=orjson.loads(item_meta), translation_meta=orjson.loads(translation_meta),
+    )  # fmt: skip
+
+
+def _json(text: str | None) -> Any:
+    return orjson.loads(text) if text is not None else None

@@ -82,23 +82,38 @@ def _held_lease(assignment_id: int, annotator: User, now: datetime, *, lock_entr
     if assignment is None:
         raise GradingError(404, f"no assignment {assignment_id}")
     campaign = assignment.campaign
-    if not assignment.is_member:
-        raise GradingError(403, f"you are not an annotator of campaign {campaign.name!r}")
+    check_lease(
+        assignment_id, annotator.pk, now, campaign_name=campaign.name, lease_minutes=campaign.lease_minutes,
+        is_member=assignment.is_member, already_graded=assignment.already_graded, state=assignment.state,
+        holder=assignment.annotator_id, leased_until=assignment.leased_until,
+    )  # fmt: skip
+    return assignment
+
+
+def check_lease(assignment_id: int, annotator_id: int, now: datetime, *, campaign_name: str, lease_minutes: int,
+                is_member: bool, already_graded: bool, state: str, holder: int | None,
+                leased_until: datetime | None) -> None:  # fmt: skip
+    """Refuse (GradingError) unless the annotator holds a live lease on the assignment.
+
+    Shared by the ORM path above and the lean SQL path (audit/grade_next.py), so both
+    refuse with the same status and words.
+    """
+    if not is_member:
+        raise GradingError(403, f"you are not an annotator of campaign {campaign_name!r}")
     # The EXISTS saw the database as the statement began; a grade of this very slot
     # committed while we waited for its lock shows as the slot being done and ours.
-    done_by_me = assignment.state == Assignment.State.DONE and assignment.annotator_id == annotator.pk
-    if assignment.already_graded or done_by_me:
+    done_by_me = state == Assignment.State.DONE and holder == annotator_id
+    if already_graded or done_by_me:
         raise GradingError(409, f"you already graded this item (assignment {assignment_id}); use undo to change it")
-    if assignment.annotator_id != annotator.pk:
+    if holder != annotator_id:
         raise GradingError(
-            403, f"assignment {assignment_id} is not assigned to you (leases last {campaign.lease_minutes} minutes)"
+            403, f"assignment {assignment_id} is not assigned to you (leases last {lease_minutes} minutes)"
         )
-    if assignment.state != Assignment.State.LEASED or assignment.leased_until <= now:
+    if state != Assignment.State.LEASED or leased_until is None or leased_until <= now:
         raise GradingError(
-            409, f"your lease on assignment {assignment_id} expired at {assignment.leased_until:%H:%M:%S} UTC;"
+            409, f"your lease on assignment {assignment_id} expired at {leased_until:%H:%M:%S} UTC;"
             " the item went back to the pool",
         )
-    return assignment
 
 
 @transaction.atomic

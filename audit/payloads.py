@@ -6,6 +6,7 @@ the translation's), so nothing tells an annotator that it is a control.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.db.models import Q, Sum
@@ -18,28 +19,38 @@ def item_payload(assignment: Assignment) -> dict[str, Any]:
     entry = assignment.entry
     translation = entry.translation
     item = translation.item
-    target = entry.control_turns or translation.turns
+    return shape_item(
+        assignment=assignment.pk, entry=entry.pk, leased_until=assignment.leased_until, task_type=item.task_type,
+        has_image=bool(item.image), conversations=item.conversations, target=entry.control_turns or translation.turns,
+        item_meta=item.meta, translation_meta=translation.meta,
+    )  # fmt: skip
+
+
+def shape_item(*, assignment: int, entry: int, leased_until: datetime | None, task_type: str, has_image: bool,
+               conversations: list[dict], target: list[dict], item_meta: dict,
+               translation_meta: dict) -> dict[str, Any]:  # fmt: skip
+    """The item as the page shows it, from plain values: audit/grade_next.py builds it from one SQL row."""
     turns = [
         {"role": "question" if src.get("from") == "human" else "answer", "source": src.get("value", ""),
          "target": tgt.get("value", "")}  # fmt: skip
-        for src, tgt in zip(item.conversations, target)
+        for src, tgt in zip(conversations, target)
     ]
     choices = None
-    if item.meta.get("choices"):
-        target_choices = translation.meta.get("choices") or []
+    if item_meta.get("choices"):
+        target_choices = translation_meta.get("choices") or []
         choices = [
             {"source": source, "target": target_choices[i] if i < len(target_choices) else ""}
-            for i, source in enumerate(item.meta["choices"])
+            for i, source in enumerate(item_meta["choices"])
         ]
     return {
-        "assignment": assignment.pk,
-        "entry": entry.pk,
-        "lease_until": assignment.leased_until.isoformat() if assignment.leased_until else None,
-        "task_type": item.task_type,
-        "image_url": reverse("audit:entry_image", args=[entry.pk]) if item.image else None,
+        "assignment": assignment,
+        "entry": entry,
+        "lease_until": leased_until.isoformat() if leased_until else None,
+        "task_type": task_type,
+        "image_url": reverse("audit:entry_image", args=[entry]) if has_image else None,
         "turns": turns,
         "choices": choices,
-        "answer_index": item.meta.get("answer_index", item.meta.get("answer") if choices else None),
+        "answer_index": item_meta.get("answer_index", item_meta.get("answer") if choices else None),
     }
 
 
@@ -55,6 +66,9 @@ def progress(campaign: Campaign, annotator_id: int) -> dict[str, int]:
     sums = Membership.objects.filter(campaign=campaign).aggregate(
         total=Sum("graded"), mine=Sum("graded", filter=Q(annotator_id=annotator_id))
     )
-    done, mine = sums["total"] or 0, sums["mine"] or 0
-    total = campaign.size * campaign.overlap
+    return shape_progress(sums["mine"] or 0, sums["total"] or 0, size=campaign.size, overlap=campaign.overlap)
+
+
+def shape_progress(mine: int, done: int, *, size: int, overlap: int) -> dict[str, int]:
+    total = size * overlap
     return {"mine": mine, "campaign_done": done, "campaign_total": total, "remaining": max(total - done, 0)}

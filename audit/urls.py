@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import api, views_campaigns, views_grading
+from . import api, api_grade_next, views_campaigns, views_grading
 
 app_name = "audit"
 
@@ -23,6 +23,7 @@ urlpatterns = [
     path("api/audit/campaigns/<int:campaign_id>/undo/", api.undo, name="api_undo"),
     path("api/audit/campaigns/<int:campaign_id>/adjudication/", api.adjudication_queue, name="api_adjudication"),
     path("api/audit/assignments/<int:assignment_id>/grade/", api.grade, name="api_grade"),
+    path("api/audit/assignments/<int:assignment_id>/grade-next/", api_grade_next.grade_next, name="api_grade_next"),
     path("api/audit/assignments/<int:assignment_id>/skip/", api.skip, name="api_skip"),
     path("api/audit/entries/<int:entry_id>/adjudicate/", api.adjudicate, name="api_adjudicate"),
     path("api/audit/grades/mine/", api.my_grades, name="api_my_grades"),

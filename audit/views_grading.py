@@ -1,7 +1,8 @@
 """The annotator's pages: the grading page, their own past grades, and item images.
 
 The grading page is a shell: static/audit/grade.js fetches items and posts grades
-through the REST API (audit/api.py), so the page and the API follow one set of rules.
+through the REST API (audit/api.py; grades go to its lean twin audit/api_grade_next.py,
+the hot path), so the page and the API follow one set of rules.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ def grade_page(request: HttpRequest, campaign_id: int) -> HttpResponse:
     campaign = campaign_for_annotator(request.user, campaign_id)
     urls = {
         "next": reverse("audit:api_next", args=[campaign.pk]),
-        "grade": reverse("audit:api_grade", args=[0]),
+        "grade": reverse("audit:api_grade_next", args=[0]),  # the lean twin of api_grade: same rules and shapes
         "skip": reverse("audit:api_skip", args=[0]),
         "undo": reverse("audit:api_undo", args=[campaign.pk]),
     }

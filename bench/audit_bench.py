@@ -10,7 +10,8 @@ Steps (one run, one database):
 Prints a Markdown section; --append-to docs/performance.md appends it.
 
     python bench/audit_bench.py [--translations 1000000] [--clients 32] [--seconds 30] [--rate 150]
-                                [--workers 3 --threads 4] [--prepared] [--append-to docs/performance.md]
+                                [--workers 2 --threads 6] [--prepared] [--endpoint lean|drf] [--reuse-campaign]
+                                [--server-root DIR] [--append-to docs/performance.md]
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ import argparse
 import http.client
 import json
 import os
-import resource
 import socket
 import statistics
 import subprocess
@@ -89,6 +89,22 @@ def fill(n: int) -> None:
     print(f"filled {n - have} items + translations in {time.perf_counter() - started:.1f} s", flush=True)
 
 
+def latest_campaign(clients: int, seconds: float):
+    """The newest bench campaign, if it still has room for this run (creating one at 1M takes minutes)."""
+    from django.contrib.auth.models import User
+    from rest_framework.authtoken.models import Token
+
+    from audit.models import Assignment, Campaign
+
+    campaign = Campaign.objects.filter(name__startswith="bench-").order_by("-pk").first()
+    if campaign is None or campaign.memberships.count() != clients:
+        return None
+    if Assignment.objects.filter(campaign=campaign, state="open").count() < 1000 * seconds:  # ample for one run
+        return None
+    users = User.objects.filter(username__startswith="bench-annotator-").order_by("username")[:clients]
+    return campaign, [Token.objects.get_or_create(user=user)[0].key for user in users], 0.0
+
+
 def make_campaign(clients: int):
     from django.contrib.auth.models import Group, User
     from rest_framework.authtoken.models import Token
@@ -126,18 +142,58 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def _children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
+def _cpu_of(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
 
-def start_gunicorn(url: str, port: int, workers: int, threads: int) -> subprocess.Popen:
+def tree_cpu(root: int) -> float:
+    """CPU seconds used so far by a process and its children (gunicorn's master and workers)."""
+    parents = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError):
+            continue
+    return _cpu_of(root) + sum(_cpu_of(pid) for pid, parent in parents.items() if parent == root)
+
+
+def settled_cpu(root: int) -> float:
+    """tree_cpu once the workers have booted (their imports are not the requests' cost)."""
+    before = tree_cpu(root)
+    for _ in range(30):
+        time.sleep(0.5)
+        now = tree_cpu(root)
+        if now - before < 0.05:
+            return now
+        before = now
+    return before
+
+
+def backends_cpu(url: str) -> float:
+    """CPU seconds used so far by the PostgreSQL backends serving the bench database, ours aside.
+
+    gunicorn keeps its connections for the whole run (DB_CONN_MAX_AGE), so read at the end
+    of the run this is the database's share of the work.
+    """
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        pids = [row[0] for row in conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")]  # fmt: skip
+    return sum(_cpu_of(pid) for pid in pids)
+
+
+def start_gunicorn(url: str, port: int, workers: int, threads: int, root: Path = ROOT) -> subprocess.Popen:
     env = {**os.environ, "DATABASE_URL": url, "DEBUG": "0", "SECRET_KEY": "bench-only-not-secret",
            "ALLOWED_HOSTS": "127.0.0.1", "LOG_LEVEL": "WARNING", "DB_CONN_MAX_AGE": "600"}  # fmt: skip
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "config.wsgi", "-b", f"127.0.0.1:{port}", "-w", str(workers),
          "-k", "gthread", "--threads", str(threads), "--keep-alive", "30", "--log-level", "warning"],  # fmt: skip
-        cwd=ROOT, env=env,
+        cwd=root, env=env,
     )
     for _ in range(100):
         try:
@@ -172,7 +228,7 @@ class Client:
 
 
 def run_clients(port: int, campaign_id: int, tokens: list[str], seconds: float, combined: bool,
-                rate: float | None = None) -> dict:  # fmt: skip
+                rate: float | None = None, grade_path: str = "grade-next") -> dict:  # fmt: skip
     """Each client loops next + grade until the deadline.
 
     Without ``rate`` the clients never pause (closed loop): the figure is the saturation
@@ -205,7 +261,7 @@ def run_clients(port: int, campaign_id: int, tokens: list[str], seconds: float, 
                     break
                 item = body["item"]
             status, body, t2 = client.post(
-                f"/api/audit/assignments/{item['assignment']}/grade/",
+                f"/api/audit/assignments/{item['assignment']}/{grade_path}/",
                 {"grade": grades[(index + n) % 4], "seconds": 1.0, "next": combined},
             )
             mine_lat.append(t2)
@@ -264,13 +320,21 @@ def main() -> None:
     parser.add_argument("--translations", type=int, default=1_000_000)
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=30.0)
-    parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes")
-    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker (gthread)")
+    # One process per core, threads to cover the waits on PostgreSQL: 2x6 beat 3x4 in every
+    # back-to-back pair on the 2-core machine (docs/performance.md).
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=6, help="threads per gunicorn worker (gthread)")
     parser.add_argument("--rate", type=float, help="pace the clients to this many graded items/s in all"
                         " (default: no pause, the saturation throughput)")  # fmt: skip
     parser.add_argument("--prepared", action="store_true", help="server-side binding + prepared statements"
                         " (DATABASE_URL options server_side_binding, prepare_threshold) for gunicorn")  # fmt: skip
     parser.add_argument("--append-to", type=Path)
+    parser.add_argument("--endpoint", choices=["lean", "drf"], default="lean",
+                        help="lean: POST .../grade-next/ (what the grading page uses); drf: POST .../grade/")
+    parser.add_argument("--reuse-campaign", action="store_true",
+                        help="grade in the newest bench campaign if it has room (skips minutes of campaign creation)")
+    parser.add_argument("--server-root", type=Path, default=ROOT,
+                        help="serve another checkout of the project (e.g. the commit before a change) for a before/after")
     parser.add_argument(
         "--flow", choices=["combined", "separate"], default="combined",
         help="combined: POST grade with next=true returns the next item (what the grading page does);"
@@ -285,36 +349,44 @@ def main() -> None:
 
     call_command("migrate", verbosity=0)
     fill(args.translations)
-    campaign, tokens, create_seconds = make_campaign(args.clients)
+    reused = latest_campaign(args.clients, args.seconds) if args.reuse_campaign else None
+    campaign, tokens, create_seconds = reused or make_campaign(args.clients)
     print(f"campaign {campaign.name}: {campaign.size} translations, created in {create_seconds:.1f} s", flush=True)
     port = free_port()
     server_url = args.database_url + ("?server_side_binding=true&prepare_threshold=2" if args.prepared else "")
-    server = start_gunicorn(server_url, port, args.workers, args.threads)
+    server = start_gunicorn(server_url, port, args.workers, args.threads, args.server_root.resolve())
     load_before = os.getloadavg()
-    server_cpu = _children_cpu()
+    server_cpu = settled_cpu(server.pid)
     try:
-        result = run_clients(port, campaign.pk, tokens, args.seconds, args.flow == "combined", args.rate)
+        result = run_clients(port, campaign.pk, tokens, args.seconds, args.flow == "combined", args.rate,
+                             "grade-next" if args.endpoint == "lean" else "grade")  # fmt: skip
     finally:
         load_after = os.getloadavg()
+        database_cpu = backends_cpu(args.database_url)
+        server_cpu = tree_cpu(server.pid) - server_cpu
         server.terminate()
         server.wait(30)
-    server_cpu = _children_cpu() - server_cpu  # gunicorn and its workers, reaped by now
     checks = integrity(campaign, result["accepted"])
     lat = [x * 1000 for x in result["latencies"]]
     rate = len(result["accepted"]) / result["elapsed"]
+    per = max(len(result["accepted"]), 1) / 1000  # CPU seconds / per -> ms per graded item
     nproc = os.cpu_count()
-    flow = ("POST grade with next=true (grade + next item in one round trip, as the grading page)"
+    flow = (f"POST {'grade-next' if args.endpoint == 'lean' else 'grade'} with next=true (grade + next item in one"
+            " round trip, as the grading page)"
             if args.flow == "combined" else "POST next + POST grade")  # fmt: skip
     pacing = f"paced to {args.rate:g} graded items/s in all" if args.rate else "without pause (saturation)"
     command = (f"python bench/audit_bench.py --translations {args.translations} --clients {args.clients} "
                f"--seconds {args.seconds:g} --workers {args.workers} --threads {args.threads} --flow {args.flow}"
-               + (f" --rate {args.rate:g}" if args.rate else "") + (" --prepared" if args.prepared else ""))  # fmt: skip
+               + (f" --rate {args.rate:g}" if args.rate else "") + (" --prepared" if args.prepared else "")
+               + f" --endpoint {args.endpoint}" + (" --reuse-campaign" if reused else "")
+               + (f" --server-root {args.server_root}" if args.server_root.resolve() != ROOT else ""))  # fmt: skip
     lines = [
         "",
         f"## Audit: next item + grade over HTTP ({time.strftime('%Y-%m-%d')})",
         "",
         f"`{command}`: {campaign.size:,} translations in PostgreSQL, campaign "
-        f"k={campaign.overlap} with {campaign.control_share:.0%} controls created in {create_seconds:.1f} s; gunicorn "
+        f"k={campaign.overlap} with {campaign.control_share:.0%} controls "
+        f"{'reused from an earlier run' if reused else f'created in {create_seconds:.1f} s'}; gunicorn "
         f"({args.workers} gthread workers x {args.threads} threads) on 127.0.0.1; {args.clients} client threads "
         f"(token auth, keep-alive) each looping {flow}, {pacing}; {nproc} CPU cores shared by server, database "
         f"and clients.",
@@ -326,6 +398,8 @@ def main() -> None:
         f"| load average (1 min) before / after the run | {load_before[0]:.2f} / {load_after[0]:.2f} |",
         f"| CPU: gunicorn / bench clients (cores busy) | {server_cpu / result['elapsed']:.2f} / "
         f"{result['client_cpu'] / result['elapsed']:.2f} |",
+        f"| CPU per graded item: gunicorn / PostgreSQL backends / bench clients | "
+        f"{server_cpu / per:.1f} / {database_cpu / per:.1f} / {result['client_cpu'] / per:.1f} ms |",
         f"| latency per request p50 / p95 / p99 (target p95 <= 100 ms) | {statistics.median(lat):.1f} / "
         f"{percentile(lat, 0.95):.1f} / {percentile(lat, 0.99):.1f} ms |",
         f"| translations over k | {checks['over_k']} |",

@@ -64,6 +64,16 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 DATA_ROOT = Path(os.environ.get("DATA_ROOT", VAR_DIR / "data"))
 EXPORT_ROOT = Path(os.environ.get("EXPORT_ROOT", VAR_DIR / "exports"))
 MODEL_ROOT = Path(os.environ.get("MODEL_ROOT", VAR_DIR / "models"))
+# Training jobs (training/jobs.py): torch threads per job (0: every core); the text the
+# tiny preset's tokenizer learns (empty: the job's own records); the paper preset's
+# local model directories (nothing is ever downloaded).
+TRAINING_THREADS = int(os.environ.get("TRAINING_THREADS", "0"))
+TRAINING_TINY_CORPUS = os.environ.get("TRAINING_TINY_CORPUS", "")
+# Multi-GPU jobs (gpus > 1) run under torchrun with NCCL; on a machine without CUDA they are
+# refused unless this is on, which runs the processes on CPUs with gloo (tests, dry runs).
+TRAINING_DISTRIBUTED_CPU = env_bool("TRAINING_DISTRIBUTED_CPU", False)
+TRAINING_PAPER_LANGUAGE_MODEL_DIR = os.environ.get("TRAINING_PAPER_LANGUAGE_MODEL_DIR", "")
+TRAINING_PAPER_VISION_TOWER_DIR = os.environ.get("TRAINING_PAPER_VISION_TOWER_DIR", "")
 
 # The `openai` translation engine's server: vLLM's OpenAI-compatible API in production.
 OPENAI_BASE_URL = os.environ.get("OPENAI_BASE_URL", "http://127.0.0.1:8001/v1")
@@ -84,6 +94,7 @@ INSTALLED_APPS = [
     "audit",
     "translation",
     "training",
+    "study",
 ]
 
 MIDDLEWARE = [
@@ -164,6 +175,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Training jobs and evaluation runs share one state set; snapshots have their own.
+    "ENUM_NAME_OVERRIDES": {"JobStateEnum": "training.models.JobState"},
 }
 
 # Celery: Redis in production and tests, kombu's filesystem transport by default.

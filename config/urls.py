@@ -16,4 +16,5 @@ urlpatterns = [
     path("", include("translation.urls")),
     path("", include("audit.urls_export")),
     path("", include("training.urls")),
+    path("", include("study.urls")),
 ]

@@ -1,4 +1,4 @@
-"""Shared fixtures: the small miniature world (generated once per run) and a database probe."""
+"""Shared fixtures: the small miniature world (generated once per run), a tiny saved model, a database probe."""
 
 from __future__ import annotations
 
@@ -94,3 +94,24 @@ def _wait_for(condition, *, timeout: float = 60.0, interval: float = 0.2, what: 
         if time.monotonic() > deadline:
             pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
         time.sleep(interval)
+
+
+@pytest.fixture(scope="session")
+def tiny_model_root(small_world: Path, tmp_path_factory) -> Path:
+    """A MODEL_ROOT holding `tiny/`: the tiny preset with random weights (answers are noise, fast)."""
+    from training.presets import build_tiny, save_model
+
+    root = tmp_path_factory.mktemp("models")
+    save_model(*build_tiny(small_world / "corpus" / "english.txt"), root / "tiny")
+    return root
+
+
+@pytest.fixture
+def model_root(tiny_model_root: Path, settings, tmp_path) -> Path:
+    """settings.MODEL_ROOT and EXPORT_ROOT for one test (the tiny model linked in)."""
+    root = tmp_path / "models"
+    root.mkdir()
+    (root / "tiny").symlink_to(tiny_model_root / "tiny")
+    settings.MODEL_ROOT = root
+    settings.EXPORT_ROOT = tmp_path / "exports"
+    return root

@@ -34,6 +34,13 @@ from training.presets import save_model
 from training.recipes import Stage, check_data, prepare_model
 
 
+def _world() -> tuple[int, int]:
+    """(rank, world size): (0, 1) unless torchrun started us (training/distributed.py)."""
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        return torch.distributed.get_rank(), torch.distributed.get_world_size()
+    return 0, 1
+
+
 @dataclass(frozen=True)
 class Progress:
     step: int
@@ -178,9 +185,33 @@ def _autocast(stage: Stage, device: torch.device) -> contextlib.AbstractContextM
 def _batches(
     stage: Stage, dataset: ConversationDataset, order: BatchOrder, collate: ConversationCollator, step: int
 ) -> Iterator[dict[str, torch.Tensor]]:
+    """The step's micro-batches; with several processes each takes its share of every batch
+    (`batch_size` is the global micro-batch, so the schedule and data order do not change)."""
+    rank, world = _world()
     for micro in range(stage.gradient_accumulation):
-        indices = order(step * stage.gradient_accumulation + micro)
-        yield collate([dataset[i] for i in indices])
+        indices = order(step * stage.gradient_accumulation + micro)[rank::world]
+        if indices:
+            yield collate([dataset[i] for i in indices])
+
+
+def _all_reduce_mean(tensors: list[torch.Tensor]) -> None:
+    """Average gradients (or any tensors) over the processes of a multi-GPU job."""
+    _, world = _world()
+    if world == 1:
+        return
+    for tensor in tensors:
+        torch.distributed.all_reduce(tensor, op=torch.distributed.ReduceOp.SUM)
+        tensor /= world
+
+
+def _any_rank(flag: bool, device: torch.device) -> bool:
+    """Rank 0 decides (cancel); every process learns it, so all stop at the same step."""
+    _, world = _world()
+    if world == 1:
+        return flag
+    value = torch.tensor([1.0 if flag else 0.0], device=device)
+    torch.distributed.broadcast(value, src=0)
+    return bool(value.item())
 
 
 def run_stage(
@@ -206,7 +237,9 @@ def run_stage(
     (`checkpoint_at_end=False` skips the last one where nothing will resume, as in
     benchmarks: a 1B model's optimizer state alone is 8 GB).
     """
-    callbacks = callbacks or Callbacks()
+    rank, world = _world()
+    # Only rank 0 reports and writes; the others train their share and follow its decisions.
+    callbacks = (callbacks or Callbacks()) if rank == 0 else Callbacks()
     check_data(stage, len(dataset))
     if num_threads:
         torch.set_num_threads(num_threads)
@@ -222,6 +255,9 @@ def run_stage(
     total = total_steps(stage, len(dataset))
     scheduler = get_cosine_schedule_with_warmup(optimizer, math.ceil(stage.warmup_ratio * total), total)
     step = load_checkpoint(resume_from, model, optimizer, scheduler, stage) if resume_from else 0
+    if world > 1:  # every process starts from rank 0's weights
+        for parameter in model.parameters():
+            torch.distributed.broadcast(parameter.data, src=0)
     collate = ConversationCollator(processor, dataset.image_root, max_length=max_length)
     lengths = [record_length(dataset[i]) for i in range(len(dataset))]
     order = BatchOrder(lengths, stage.batch_size, stage.seed, stage.group_by_length)
@@ -229,16 +265,20 @@ def run_stage(
 
     def checkpoint() -> Path:
         state = {"stage": stage.name, "seed": stage.seed, "step": step, "total_steps": total}
-        path = save_checkpoint(checkpoints / f"step-{step:06d}", model, optimizer, scheduler, state)
-        _prune(checkpoints, keep_checkpoints)
-        if callbacks.on_checkpoint:
-            callbacks.on_checkpoint(path)
+        path = checkpoints / f"step-{step:06d}"
+        if rank == 0:
+            save_checkpoint(path, model, optimizer, scheduler, state)
+            _prune(checkpoints, keep_checkpoints)
+            if callbacks.on_checkpoint:
+                callbacks.on_checkpoint(path)
+        if world > 1:
+            torch.distributed.barrier()
         return path
 
     started, samples, window, last = time.perf_counter(), 0, [], None
     stopped = False
     while step < total:
-        if callbacks.should_stop and callbacks.should_stop():
+        if _any_rank(bool(callbacks.should_stop and callbacks.should_stop()), device):
             stopped = True
             break
         loss_sum = 0.0
@@ -248,7 +288,12 @@ def run_stage(
                 loss = model(**batch).loss / stage.gradient_accumulation
             loss.backward()
             loss_sum += loss.item()
-            samples += len(batch["input_ids"])
+            samples += len(batch["input_ids"]) * world
+        if world > 1:
+            _all_reduce_mean([p.grad for p in trained if p.grad is not None])
+            mean = torch.tensor([loss_sum], device=device)
+            _all_reduce_mean([mean])
+            loss_sum = mean.item()
         torch.nn.utils.clip_grad_norm_(trained, stage.max_grad_norm)
         optimizer.step()
         scheduler.step()
@@ -268,7 +313,12 @@ def run_stage(
         last = checkpoint()
     if stopped:
         return StageResult(model, step, total, True, rate, last, None)
+    if rank != 0:  # rank 0 merges and saves the model; the others are done
+        torch.distributed.barrier()
+        return StageResult(model, step, total, False, rate, last, output_dir / "model")
     model, model_dir = _finish(model, processor, stage, output_dir)
+    if world > 1:
+        torch.distributed.barrier()
     return StageResult(model, step, total, False, rate, last, model_dir)
 
 

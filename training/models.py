@@ -82,6 +82,19 @@ class TrainingJob(models.Model):
     def is_active(self) -> bool:
         return self.state in ACTIVE_STATES
 
+    @property
+    def percent(self) -> float:
+        return 100.0 * self.step / self.total_steps if self.total_steps else 0.0
+
+    @property
+    def eta_seconds(self) -> float | None:
+        """Seconds left in the current stage at the measured rate (later stages unknown)."""
+        if self.state != JobState.RUNNING or not self.samples_per_s or not self.total_steps:
+            return None
+        stage = self.stages[self.stage_index] if self.stage_index < len(self.stages) else {}
+        per_step = stage.get("batch_size", 1) * stage.get("gradient_accumulation", 1)
+        return (self.total_steps - self.step) * per_step / self.samples_per_s
+
 
 class LossPoint(models.Model):
     """Mean loss over the last `log_every` steps. Unique per (job, stage, step): a resumed

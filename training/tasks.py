@@ -6,7 +6,28 @@ a message redelivered after a worker died resumes the job instead of starting it
 
 from __future__ import annotations
 
+import logging
+
 from celery import shared_task
+from celery.signals import worker_ready
+
+log = logging.getLogger(__name__)
+
+
+@worker_ready.connect
+def recover_stalled_training_jobs(**_kwargs) -> None:
+    """Requeue training jobs orphaned by a dead worker as soon as a worker is up: the
+    broker would redeliver their messages only after its visibility timeout (an hour)."""
+    from django.db import connections
+
+    from .jobs import recover_stalled_jobs
+
+    try:
+        recovered = recover_stalled_jobs()
+        if recovered:
+            log.warning("requeued stalled training jobs %s", recovered)
+    finally:
+        connections.close_all()  # the pool's processes must not share this connection
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)

@@ -3,8 +3,9 @@
 A job walks its dataset in file order, a batch of items at a time (the engine's
 `batch_size`, or the job's). Each batch goes
 through the engine in one call (plus one call back for the round-trip check), and its
-rows and the job's progress are written in one transaction with `ignore_conflicts`
-on the (item, language, engine, model, prompt version) constraint. So a worker killed
+rows (COPY on PostgreSQL, `store.py`) and the job's progress are written in one
+transaction that skips rows existing already on the (item, language, engine, model,
+prompt version) constraint. So a worker killed
 mid-job loses at most the batch in flight, a re-run skips what is done, and a
 redelivered task can never duplicate a row.
 """
@@ -27,6 +28,7 @@ from django.utils import timezone
 
 from audit.models import Dataset, Item
 
+from . import store
 from .checks import run_checks
 from .engines import ENGINES, Engine, EngineError, EngineUnavailable, UnknownEngine, get_engine
 from .models import Translation, TranslationJob
@@ -170,10 +172,14 @@ def _run_batches(job: TranslationJob, engine: Engine, on_batch) -> None:
     """Translate batch k+1 in an engine thread while this thread checks and stores batch k.
 
     The engine (subprocesses or HTTP) and the checks and writes then overlap, which is
-    how the job keeps within 10% of the engine's own rate. Work lost to a killed
-    worker is at most the two batches in flight; no row of either is half-written.
+    how the job keeps close to the engine's own rate. Work lost to a killed worker is
+    at most the two batches in flight; no row of either is half-written.
     """
-    prompt_version = engine.prompt_version or ""
+    version = store.Version(
+        target_language=job.target_language, engine=job.engine, model=job.model,
+        prompt_version=engine.prompt_version or "", prompt_hash=prompt_hash() if engine.prompt_version else "",
+        params=_engine_options(job),
+    )  # fmt: skip
     size = job.batch_size or engine.batch_size
     after, in_flight = -1, 0
     pending: Future[_Translated] | None = None
@@ -184,10 +190,12 @@ def _run_batches(job: TranslationJob, engine: Engine, on_batch) -> None:
             if job.state != TranslationJob.State.RUNNING:
                 return  # cancelled from the page or the API
             budget = job.total - job.done - in_flight if job.limit else size
-            batch, after = _next_batch(job, prompt_version, after, min(size, budget)) if budget > 0 else ([], after)
+            batch: list[store.PendingItem] = []
+            if budget > 0:
+                batch, after = store.next_batch(job.dataset_id, version, after, min(size, budget))
             upcoming = pool.submit(_engine_work, job, engine, batch) if batch else None
             if pending is not None:
-                _store(job, pending.result(), prompt_version, engine)
+                _store(job, pending.result(), version)
                 if on_batch:
                     on_batch(job)
             if upcoming is None:
@@ -202,36 +210,32 @@ def _run_batches(job: TranslationJob, engine: Engine, on_batch) -> None:
 class _Translated:
     """One batch back from the engine: what translated, what failed, what it cost."""
 
-    done: list[tuple[Item, ItemTranslation, ItemTranslation | None]] = field(default_factory=list)
+    done: list[tuple[store.PendingItem, ItemTranslation, ItemTranslation | None]] = field(default_factory=list)
     failures: list[dict] = field(default_factory=list)
     seconds: float = 0.0
     tokens: int = 0
 
 
-def _store(job: TranslationJob, result: _Translated, prompt_version: str, engine: Engine) -> None:
+def _store(job: TranslationJob, result: _Translated, version: store.Version) -> None:
     """Check each translation and write the batch with the job's progress, atomically."""
     n = len(result.done) + len(result.failures)
-    rows = []
-    for item, translated, back in result.done:
-        checks = run_checks(
-            item.conversations, translated.conversations,
-            source_lang=job.source_language, target_lang=job.target_language,
-            back_translation=back.conversations if back else None,
+    rows = [
+        store.Row(
+            item.pk, translated.conversations, translated.meta,
+            run_checks(
+                item.conversations, translated.conversations,
+                source_lang=job.source_language, target_lang=job.target_language,
+                back_translation=back.conversations if back else None,
+            ),
         )  # fmt: skip
-        rows.append(
-            Translation(
-                item=item, target_language=job.target_language, turns=translated.conversations,
-                meta=translated.meta, engine=job.engine, model=job.model, prompt_version=prompt_version,
-                prompt_hash=prompt_hash() if engine.prompt_version else "", params=_engine_options(job),
-                seconds=result.seconds / n, tokens=result.tokens // n,
-                checks=checks, suggested_grade=checks["suggested_grade"],
-            )  # fmt: skip
-        )
+        for item, translated, back in result.done
+    ]
+    now = timezone.now()
     with transaction.atomic():
-        Translation.objects.bulk_create(rows, ignore_conflicts=True)
+        store.write_rows(version, rows, result.seconds / n, result.tokens // n, now)
         updates = {
             "done": F("done") + len(rows),
-            "heartbeat_at": timezone.now(),
+            "heartbeat_at": now,
             "engine_seconds": F("engine_seconds") + result.seconds,
         }
         if result.failures:
@@ -242,29 +246,7 @@ def _store(job: TranslationJob, result: _Translated, prompt_version: str, engine
         TranslationJob.objects.filter(pk=job.pk, state=TranslationJob.State.RUNNING).update(**updates)
 
 
-def _next_batch(job: TranslationJob, prompt_version: str, after: int, size: int) -> tuple[list[Item], int]:
-    """The next `size` items after file position `after` that this engine version has not
-    translated. Two index lookups per batch, whatever the table statistics say (an
-    anti-join planned on stale statistics took seconds per batch)."""
-    while True:
-        candidates = list(
-            Item.objects.filter(dataset_id=job.dataset_id, source_index__gt=after).order_by("source_index")[:size]
-        )
-        if not candidates:
-            return [], after
-        after = candidates[-1].source_index
-        done = set(
-            Translation.objects.filter(
-                item_id__in=[c.pk for c in candidates], target_language=job.target_language,
-                engine=job.engine, model=job.model, prompt_version=prompt_version,
-            ).values_list("item_id", flat=True)
-        )  # fmt: skip
-        fresh = [c for c in candidates if c.pk not in done]
-        if fresh:
-            return fresh, after
-
-
-def _engine_work(job: TranslationJob, engine: Engine, batch: list[Item]) -> _Translated:
+def _engine_work(job: TranslationJob, engine: Engine, batch: list[store.PendingItem]) -> _Translated:
     """Translate a batch in one engine call (no database here: this runs in the engine
     thread). If one item breaks the batch, isolate it so the others still translate."""
     started = time.perf_counter()
@@ -289,7 +271,7 @@ def _engine_work(job: TranslationJob, engine: Engine, batch: list[Item]) -> _Tra
     return _Translated(list(zip(batch, forward, backs)), [], time.perf_counter() - started, tokens)
 
 
-def _translate(job: TranslationJob, engine: Engine, batch: list[Item]):
+def _translate(job: TranslationJob, engine: Engine, batch: list[store.PendingItem]):
     sources = [ItemSource(item.conversations, item.meta, item.task_type) for item in batch]
     forward = translate_items(engine, sources, job.source_language, job.target_language)
     back = None

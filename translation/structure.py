@@ -54,6 +54,7 @@ _BARE_LETTER = re.compile(r"^\(?[A-Z][.)]?$")
 _YES_NO_ANSWER = re.compile(r"^(\w+)([.!]?)$")
 _SENTENCE_GAP = re.compile(r"(?<=[.!?;:])(\s+)")
 _WORD_GAP = re.compile(r"(\s+)")
+_LINE_BREAK = re.compile(r"\s*\n\s*")
 
 
 @dataclass
@@ -124,7 +125,8 @@ class _Slot:
 def _one_line(text: str) -> str:
     # A slot is a single line by construction; a model that adds line breaks
     # would change the turn's line structure.
-    return re.sub(r"\s*\n\s*", " ", text.strip())
+    text = text.strip()
+    return _LINE_BREAK.sub(" ", text) if "\n" in text else text
 
 
 class _Planner:
@@ -341,7 +343,7 @@ def _render_turn(turn: dict[str, Any], translations: dict[str, str]) -> dict[str
 def _render_meta(
     meta: dict[str, Any], plans: _MetaPlans, translations: dict[str, str], source: str, target: str
 ) -> dict[str, Any]:
-    out = copy.deepcopy(meta)
+    out = copy.deepcopy(meta) if meta else {}  # most items have no meta; deepcopy costs even then
     for (key, index), parts in plans.items():
         if index is None:
             out[key] = _render(parts, translations)

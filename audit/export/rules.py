@@ -15,8 +15,13 @@ from typing import Any
 import orjson
 
 GRADES = ("high", "moderate", "low")
-# The bar a grade must reach: "moderate" keeps high and moderate, as the study's 40%.
-ALLOWED = {"high": frozenset({"high"}), "moderate": frozenset({"high", "moderate"})}
+# The bar a grade must reach: "moderate" keeps high and moderate, as the study's 40%;
+# "low" keeps everything (control items still never pass).
+ALLOWED = {
+    "high": frozenset({"high"}),
+    "moderate": frozenset({"high", "moderate"}),
+    "low": frozenset(GRADES),  # every translation: the study's "all translations" rule
+}
 UNAUDITED = ("exclude", "automatic")
 TASK_TYPES = (
     "caption", "colour", "count", "position", "yes_no", "reading", "multiple_choice", "conversation",

@@ -6,6 +6,8 @@ import pytest
 from campaign_world import make_campaign, make_dataset, make_user
 from django.test import Client
 
+from audit.assignment import next_assignment
+
 pytestmark = pytest.mark.django_db
 
 OK, FORBIDDEN, LOGIN = "ok", "forbidden", "login"
@@ -25,6 +27,7 @@ MATRIX = [
     ("post", "/api/audit/campaigns/{c}/next/", OK, FORBIDDEN, FORBIDDEN),
     ("post", "/api/audit/campaigns/{c}/undo/", "missing", FORBIDDEN, FORBIDDEN),  # nothing to undo yet: 404
     ("post", "/api/audit/assignments/{a}/grade/", "bad", FORBIDDEN, FORBIDDEN),  # empty grade: 400
+    ("post", "/api/audit/assignments/{a}/grade-next/", "bad", FORBIDDEN, FORBIDDEN),  # empty grade: 400
     ("post", "/api/audit/assignments/{a}/skip/", OK, FORBIDDEN, FORBIDDEN),
     ("post", "/api/audit/entries/{e}/adjudicate/", FORBIDDEN, "bad", "bad"),  # empty grade: 400
     ("get", "/api/audit/grades/mine/", OK, OK, OK),
@@ -77,6 +80,9 @@ def test_posts_without_a_csrf_token_are_refused(world):
     client = Client(enforce_csrf_checks=True)
     client.force_login(users["annotator"])
     assert client.post(f"/api/audit/campaigns/{campaign.pk}/next/").status_code == 403
+    lease = next_assignment(campaign, users["annotator"])
+    assert client.post(f"/api/audit/assignments/{lease.pk}/grade-next/", {"grade": "high"},
+                       content_type="application/json").status_code == 403  # fmt: skip
     reviewer = Client(enforce_csrf_checks=True)
     reviewer.force_login(users["reviewer"])
     assert reviewer.post(f"/audit/campaigns/{campaign.pk}/adjudication/", {"entry": 1, "grade": "high"}).status_code == 403

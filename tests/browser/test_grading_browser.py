@@ -101,11 +101,11 @@ def test_annotator_grades_from_the_keyboard_undoes_and_survives_a_network_drop(w
     assert page.evaluate("document.getElementById('progress').dataset.mine") == "4"
 
     # The network drops: the grade is kept, retried, a warning shows; it is saved once the network is back.
-    page.route("**/grade/", lambda route: route.abort())
+    page.route("**/grade-next/", lambda route: route.abort())
     page.click("button[data-grade=moderate]")
     page.wait_for_selector("#net-warning:not([hidden])", timeout=15000)
     assert "not saved yet" in page.inner_text("#net-warning")
-    page.unroute("**/grade/")
+    page.unroute("**/grade-next/")
     page.wait_for_selector("#net-warning", state="hidden", timeout=15000)
     page.wait_for_function("document.getElementById('progress').dataset.mine === '5'")
     assert Assessment.objects.get(assignment_id=graded[-1]).grade == "moderate"

@@ -40,6 +40,8 @@ def test_production_services_are_all_there():
     gpu_args = services["gpu-worker"]["command"]
     assert gpu_args[gpu_args.index("-Q") + 1] == "gpu"
     assert gpu_args[gpu_args.index("--concurrency") + 1] == "1"
+    # GPU services start only with `docker compose --profile gpu up` (docs/study.md).
+    assert services["gpu-worker"]["profiles"] == ["gpu"] and services["vllm"]["profiles"] == ["gpu"]
     devices = services["gpu-worker"]["deploy"]["resources"]["reservations"]["devices"]
     assert devices[0]["driver"] == "nvidia" and "gpu" in devices[0]["capabilities"]
     assert services["vllm"]["image"].startswith("vllm/vllm-openai")

@@ -138,3 +138,32 @@ def test_inline_option_letters_are_checked_too() -> None:
     assert structure_problems(source, "Options : (A) un chat (b) un serpent") == [
         "option letters ['A', 'B'] -> ['A']"
     ]
+
+
+def test_the_fast_language_classifier_gives_langid_s_own_answers() -> None:
+    from translation.checks import _classifier, _identifier
+
+    texts = [
+        GOOD[0], SOURCE[0], GOOD[1] + " " + SOURCE[1],
+        "Il y a el gato rojo en la mesa grande.",
+        "Der große Kreis ist rot und das kleine Quadrat ist blau.",
+        "Il cerchio grande è rosso e il quadrato piccolo è blu.",
+        "O círculo grande é vermelho e o quadrado pequeno é azul.",
+        "De grote cirkel is rood en het kleine vierkant is blauw.",
+        "El cercle gran és vermell i el quadrat petit és blau.",
+        "Combien de red squares sont next to le grand cercle ? 3, 4 ou 12 000 ?",
+        "Qu'est-ce qui est écrit sur le panneau « STOP » ? Réponse : « ARRÊT ».\nA. oui\nB. non",
+    ]  # fmt: skip
+    for text in texts:
+        language, confidence = _classifier().classify(text)
+        expected_language, expected_confidence = _identifier().classify(text)
+        assert language == expected_language, text
+        assert abs(confidence - expected_confidence) < 1e-9, text
+
+
+def test_repeated_items_get_the_same_report_and_their_own_lists() -> None:
+    first = run_checks(SOURCE, ["Combien de carrés rouges ?", "Il y a des carrés rouges."])
+    first["structure_problems"].append("changed by the caller")
+    second = run_checks(SOURCE, ["Combien de carrés rouges ?", "Il y a des carrés rouges."])
+    assert second["structure_problems"] == first["structure_problems"][:-1] != []
+    assert second["suggested_grade"] == first["suggested_grade"] == "low"

@@ -142,3 +142,26 @@ def test_empty_answers_and_non_english_sources_are_handled_and_flagged(tmp_path)
     assert rows["empty"].turns[1]["value"] == ""
     assert rows["french"].checks["source_language_ok"] is False and rows["french"].suggested_grade == "low"
     assert rows["fine"].checks["source_language_ok"] is True
+
+
+@pytest.mark.django_db
+def test_rows_another_job_wrote_after_a_batch_was_read_are_skipped_not_duplicated(instruct):
+    from translation.services import run_job
+
+    first = create_job("instruct", engine="apertium", limit=20, round_trip=False, batch_size=10)
+    other: list[TranslationJob] = []
+
+    def after_batch(job):
+        # Batch 2 (items 11-20) is already read and in the engine: another job now
+        # translates items 11-15 with the same engine version before it is written.
+        if not other:
+            other.append(run_job(create_job("instruct", engine="apertium", limit=5, round_trip=False).pk))
+
+    first = run_job(first.pk, on_batch=after_batch)
+    assert other[0].state == "done" and other[0].done == 5
+    assert first.state == "done" and first.done == first.total == 20, first.message
+    assert Translation.objects.count() == 20
+    assert not Translation.objects.values("item").annotate(n=Count("id")).filter(n__gt=1).exists()
+    stored = list(Translation.objects.order_by("item__source_index").values_list("item__source_index", flat=True))
+    first_twenty = list(instruct.items.order_by("source_index").values_list("source_index", flat=True)[:20])
+    assert stored == first_twenty

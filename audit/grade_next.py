@@ -1,0 +1,130 @@
+"""Grade an item and lease the next one: the grading page's hot path, in one transaction.
+
+On PostgreSQL it costs four prepared statements (audit/prepared.py):
+  1. lock the assignment and its entry, with everything the refusals need
+     (membership, "already graded", the campaign, the number of turns);
+  2. every write of a grade in one statement: the assessment, the slot done, the
+     annotator's counter, the history row, and the consensus (final grade or
+     adjudication queue) once all k grades are in;
+  3. and 4. the next item (audit/assignment.py, lease_next_item).
+The ORM path (grading.do_grade, then assignment.next_assignment) stays the reference,
+runs on SQLite, and refuses with the same statuses and words (grading.check_lease).
+Issue 4's figure (docs/performance.md) is why this exists: ~14 ORM statements and
+~25 ms of Python per graded item capped a 2-core machine at ~27 graded items/s.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import orjson
+from django.contrib.auth.models import User
+from django.db import connection, transaction
+from django.utils import timezone
+
+from . import prepared
+from .assignment import CampaignRow, lease_next_item, next_assignment
+from .grading import GradingError, check_lease, clean_grade, do_grade
+from .payloads import item_payload, load_assignment, progress, shape_progress
+
+# The entry is locked with the slot: the k graders of one translation queue here, so the
+# one who comes last sees all k grades in statement 2 and settles the consensus.
+LOCK_SQL = """
+SELECT a.state, a.annotator_id, a.leased_until, a.entry_id, e.is_control,
+       c.id, c.name, c.control_share, c.lease_minutes, c.overlap, c.size,
+       jsonb_array_length(coalesce(nullif(nullif(e.control_turns, 'null'::jsonb), '[]'::jsonb), t.turns)),
+       EXISTS (SELECT 1 FROM audit_membership m WHERE m.campaign_id = a.campaign_id AND m.annotator_id = %(annotator)s),
+       EXISTS (SELECT 1 FROM audit_assessment s WHERE s.entry_id = a.entry_id AND s.annotator_id = %(annotator)s)
+  FROM audit_assignment a JOIN audit_entry e ON e.id = a.entry_id JOIN audit_campaign c ON c.id = a.campaign_id
+  JOIN translation_translation t ON t.id = e.translation_id
+ WHERE a.id = %(assignment)s
+   FOR UPDATE OF a, e
+"""
+
+# Data-modifying CTEs all run, referenced or not, and none sees another's rows: the
+# grades CTE reads the grades already in (stable: the entry is locked) and adds this one.
+# Consensus is unanimity, as audit.agreement.consensus decides it on the ORM path:
+# all k grades equal -> final grade, else the adjudication queue.
+WRITE_SQL = """
+WITH new AS (
+    INSERT INTO audit_assessment (assignment_id, entry_id, annotator_id, grade, categories, post_edit, comment,
+                                  seconds, created_at)
+    VALUES (%(assignment)s, %(entry)s, %(annotator)s, %(grade)s, %(categories)s::jsonb, %(post_edit)s::jsonb,
+            %(comment)s, %(seconds)s, %(now)s)
+    RETURNING id),
+done AS (UPDATE audit_assignment SET state = 'done' WHERE id = %(assignment)s),
+counted AS (UPDATE audit_membership SET graded = graded + 1
+             WHERE campaign_id = %(campaign)s AND annotator_id = %(annotator)s AND NOT %(is_control)s),
+history AS (INSERT INTO audit_assessmentchange (entry_id, annotator_id, changed_by_id, action, old, new, at)
+            VALUES (%(entry)s, %(annotator)s, %(annotator)s, 'grade', NULL, %(snapshot)s::jsonb, %(now)s)),
+verdict AS (SELECT count(*) AS n, count(DISTINCT g.grade) AS kinds, min(g.grade) AS grade
+              FROM (SELECT s.grade FROM audit_assessment s WHERE s.entry_id = %(entry)s
+                    UNION ALL SELECT %(grade)s::varchar) g),
+final AS (INSERT INTO audit_finalgrade (entry_id, grade, source, final_turns, decided_by_id, decided_at)
+          SELECT %(entry)s, v.grade, 'consensus', NULL, NULL, %(now)s FROM verdict v
+           WHERE NOT %(is_control)s AND v.n >= %(overlap)s AND v.kinds = 1
+          ON CONFLICT (entry_id) DO UPDATE
+             SET grade = EXCLUDED.grade, source = EXCLUDED.source, decided_by_id = NULL,
+                 decided_at = EXCLUDED.decided_at),
+pending AS (INSERT INTO audit_pendingadjudication (entry_id, created_at)
+            SELECT %(entry)s, %(now)s FROM verdict v WHERE NOT %(is_control)s AND v.n >= %(overlap)s AND v.kinds > 1
+            ON CONFLICT (entry_id) DO NOTHING)
+SELECT id FROM new
+"""
+
+PROGRESS_SQL = """
+SELECT coalesce(sum(graded) FILTER (WHERE annotator_id = %(annotator)s), 0), coalesce(sum(graded), 0)
+  FROM audit_membership WHERE campaign_id = %(campaign)s
+"""
+
+
+def grade_and_next(assignment_id: int, data: dict[str, Any], *, annotator: User, want_next: bool,
+                   exclude: set[int], now: datetime | None = None) -> dict[str, Any]:  # fmt: skip
+    """Store the grade; return {"assessment", "grade", "progress"} and, with ``want_next``, "next".
+
+    Raises GradingError (nothing changed) when the grade is refused. ``exclude`` lists
+    the assignments the page already shows or holds in its buffer.
+    """
+    now = now or timezone.now()
+    if connection.vendor != "postgresql":
+        return _through_orm(assignment_id, data, annotator, want_next, exclude, now)
+    with transaction.atomic():
+        params = {"assignment": assignment_id, "annotator": annotator.pk}
+        row = prepared.run(LOCK_SQL, params).fetchone()
+        if row is None:
+            raise GradingError(404, f"no assignment {assignment_id}")
+        state, holder, leased_until, entry_id, is_control, *campaign_fields, n_turns, is_member, already = row
+        campaign = CampaignRow(*campaign_fields)
+        check_lease(
+            assignment_id, annotator.pk, now, campaign_name=campaign.name, lease_minutes=campaign.lease_minutes,
+            is_member=is_member, already_graded=already, state=state, holder=holder, leased_until=leased_until,
+        )  # fmt: skip
+        values = clean_grade(data, n_turns)
+        snapshot = {key: values[key] for key in ("grade", "categories", "post_edit", "comment", "seconds")}
+        assessment = prepared.run(WRITE_SQL, {
+            **params, "entry": entry_id, "campaign": campaign.id, "is_control": is_control, "overlap": campaign.overlap,
+            "grade": values["grade"], "categories": orjson.dumps(values["categories"]).decode(),
+            "post_edit": None if values["post_edit"] is None else orjson.dumps(values["post_edit"]).decode(),
+            "comment": values["comment"], "seconds": values["seconds"], "now": now,
+            "snapshot": orjson.dumps(snapshot).decode(),
+        }).fetchone()[0]  # fmt: skip
+        body: dict[str, Any] = {"assessment": assessment, "grade": values["grade"]}
+        if want_next:
+            body["next"], mine, done = lease_next_item(campaign, annotator.pk, exclude, now)
+        else:
+            mine, done = prepared.run(PROGRESS_SQL, {"annotator": annotator.pk, "campaign": campaign.id}).fetchone()
+    body["progress"] = shape_progress(mine, done, size=campaign.size, overlap=campaign.overlap)
+    return body
+
+
+def _through_orm(assignment_id: int, data: dict[str, Any], annotator: User, want_next: bool, exclude: set[int],
+                 now: datetime) -> dict[str, Any]:  # fmt: skip
+    assessment = do_grade(assignment_id, data, annotator=annotator, now=now)
+    campaign = assessment.assignment.campaign  # fetched with the lease, no extra query
+    body: dict[str, Any] = {"assessment": assessment.pk, "grade": assessment.grade,
+                            "progress": progress(campaign, annotator.pk)}  # fmt: skip
+    if want_next:
+        lease = next_assignment(campaign, annotator, exclude=tuple(exclude), now=now)
+        body["next"] = item_payload(load_assignment(lease.pk)) if lease else None
+    return body

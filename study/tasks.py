@@ -1,0 +1,21 @@
+"""The study's one task: advance it, then look again in a few seconds until it is done.
+
+It runs on the `default` queue and never waits on a job inside a task, so a single
+worker with concurrency 1 (the embedded default) runs the study and its jobs in turn.
+"""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+POLL_SECONDS = 2.0
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def advance_study(study_id: int) -> None:
+    from .models import Study
+    from .pipeline import advance
+
+    study = Study.objects.get(pk=study_id)
+    if not advance(study):
+        advance_study.apply_async(args=[study_id], countdown=POLL_SECONDS)

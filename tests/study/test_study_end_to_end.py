@@ -1,0 +1,86 @@
+"""The whole study, small: world -> import -> translate -> campaign -> snapshots -> English
+base -> variants 2-4 on three rules -> evaluations (translation-only included), on real
+Celery workers; then the study page in chromium shows a row per variant and rule."""
+
+from __future__ import annotations
+
+import pytest
+
+from audit.models import Campaign, Snapshot
+from audit.roles import ADMIN, ANNOTATOR, create_user
+from study import plan
+from study.models import Study
+from study.pipeline import start_study
+from study.tasks import advance_study
+from training.models import EvaluationRun, TrainingJob
+
+pytestmark = [pytest.mark.django_db(transaction=True)]
+CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking"]
+
+
+@pytest.fixture
+def roots(tmp_path, settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    env = {}
+    for name in ("DATA_ROOT", "EXPORT_ROOT", "MODEL_ROOT"):
+        path = tmp_path / name.lower()
+        path.mkdir()
+        setattr(settings, name, path)
+        env[name] = str(path)
+    env["TRAINING_THREADS"] = "1"
+    return env
+
+
+def test_small_study_runs_end_to_end_and_the_page_shows_every_variant(roots, celery_worker_factory, wait_for,
+                                                                     live_server, monkeypatch):
+    create_user("ann", role=ANNOTATOR, password="pw-ann-123")
+    create_user("bea", role=ANNOTATOR, password="pw-bea-123")
+    create_user("root", role=ADMIN, password="pw-root-123")
+    celery_worker_factory(env=roots)
+    study = start_study(world_size="small")
+    advance_study.delay(study.pk)
+
+    def finished():
+        study.refresh_from_db()
+        return study.state in (Study.State.DONE, Study.State.FAILED)
+
+    wait_for(finished, timeout=600, what="the small study to finish")
+    assert study.state == Study.State.DONE, study.message
+    assert [s for s in plan.STEPS if study.steps[s]["state"] != "done"] == []
+
+    campaign = Campaign.objects.get(name="study-small-instruct")
+    assert campaign.size > 0  # ready to grade
+    assert Snapshot.objects.filter(rule__name__startswith="study-small-", state="done").count() == 3 * 2 + 2
+    jobs = TrainingJob.objects.filter(name__startswith="study-small-")
+    assert jobs.count() == 1 + 9 and set(jobs.values_list("state", flat=True)) == {"done"}
+    variant = jobs.get(name="study-small-variant2-high")
+    assert variant.base_job.name == "study-small-english-base"
+    assert variant.loss_points.exists()
+    runs = EvaluationRun.objects.filter(training_job__name__startswith="study-small-")
+    assert runs.count() == 2 * (3 + 9 * 2) and set(runs.values_list("state", flat=True)) == {"done"}
+    only = runs.get(pipeline="translation_only", benchmark="pope")
+    assert "english" in only.metrics and "french" in only.metrics
+
+    # Re-running reuses every finished step: nothing new is made.
+    again = start_study(world_size="small")
+    assert again.state == Study.State.DONE and TrainingJob.objects.count() == 10
+
+    from playwright.sync_api import sync_playwright
+
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.goto(live_server.url + "/accounts/login/")
+        page.fill("#id_username", "root")
+        page.fill("#id_password", "pw-root-123")
+        page.click("button[type=submit]")
+        page.wait_for_url(live_server.url + "/")
+        page.goto(f"{live_server.url}/study/{study.name}/")
+        assert page.inner_text("[data-testid=study-state]") == "done"
+        rows = page.eval_on_selector_all("[data-testid=study-table] tbody tr", "rows => rows.map(r => r.dataset.row)")
+        expected = {"english_base", "translation_only"} | {
+            f"{v}-{r}" for v in plan.VARIANTS for r in plan.RULES
+        }
+        assert set(rows) == expected
+        browser.close()

@@ -1,0 +1,168 @@
+"""REST API for training jobs (/api/v1/training/jobs/): list, retrieve, create, cancel,
+requeue, loss points.
+
+Same authentication (session or token), throttling and error shape as API v1
+(audit/api_v1.py): reviewers read, admins create and act; a 4xx body is
+`{"detail": ..., "field": ...}` naming what was wrong. Creation goes through
+jobs.create_training_job, the same validation as the page.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from audit.access import READERS, require_role
+from audit.api_v1 import ERRORS, THROTTLES, Error, _error
+from audit.models import Dataset, Snapshot
+from audit.roles import ADMIN
+
+from . import jobs
+from .models import LossPoint, TrainingJob
+from .recipes import DATA_ROLES, PRESETS, TEMPLATES
+
+
+class TrainingDataSource(serializers.Serializer):
+    snapshot = serializers.IntegerField(required=False, help_text="A built llava snapshot's id.")
+    dataset = serializers.IntegerField(required=False, help_text="An English dataset whose source file is LLaVA JSON.")
+
+
+class TrainingJobInput(serializers.Serializer):
+    template = serializers.ChoiceField(choices=TEMPLATES)
+    preset = serializers.ChoiceField(choices=PRESETS, default="tiny")
+    data = serializers.DictField(child=TrainingDataSource(), help_text=f"Data role ({', '.join(DATA_ROLES)}) -> source.")
+    base_job = serializers.IntegerField(required=False, allow_null=True, default=None)
+    base_path = serializers.CharField(required=False, allow_blank=True, default="")
+    overrides = serializers.DictField(required=False, default=dict, help_text="Stage settings, e.g. {\"max_steps\": 100}.")
+    name = serializers.CharField(required=False, allow_blank=True, default="")
+    gpus = serializers.IntegerField(required=False, default=1)
+    log_every = serializers.IntegerField(required=False, default=10)
+    checkpoint_every = serializers.IntegerField(required=False, default=100)
+
+
+class TrainingJobOutput(serializers.ModelSerializer):
+    percent = serializers.FloatField()
+    eta_seconds = serializers.FloatField(allow_null=True)
+
+    class Meta:
+        model = TrainingJob
+        fields = [
+            "id", "name", "template", "preset", "base_job", "base_path", "stages", "overrides", "data", "gpus",
+            "queue", "log_every", "checkpoint_every", "state", "cancel_requested", "message", "stage_index", "step",
+            "total_steps", "percent", "samples_per_s", "eta_seconds", "checkpoint", "stage_models", "output_model",
+            "attempts", "created_at", "started_at", "heartbeat_at", "finished_at",
+        ]  # fmt: skip
+
+
+class LossPointOutput(serializers.ModelSerializer):
+    class Meta:
+        model = LossPoint
+        fields = ["id", "stage_index", "step", "loss", "lr"]
+
+
+def _sources(data: dict[str, dict[str, int]]) -> dict[str, Any]:
+    """Role -> Snapshot/Dataset instance; an unknown id is a field error like any other."""
+    sources: dict[str, Any] = {}
+    for role, source in data.items():
+        if len(source) != 1:
+            raise jobs.JobValidationError(f"data.{role}", "give exactly one of 'snapshot' or 'dataset'")
+        kind, pk = next(iter(source.items()))
+        model = Snapshot if kind == "snapshot" else Dataset
+        found = model.objects.filter(pk=pk).first()
+        if found is None:
+            raise jobs.JobValidationError(f"data.{role}", f"no {kind} with id {pk}")
+        sources[role] = found
+    return sources
+
+
+class TrainingJobViewSet(viewsets.GenericViewSet):
+    queryset = TrainingJob.objects.all()
+    serializer_class = TrainingJobOutput
+    throttle_classes = THROTTLES
+    lookup_url_kwarg = "job_id"
+
+    def _job(self, job_id: Any) -> TrainingJob | None:
+        return TrainingJob.objects.filter(pk=job_id).first()
+
+    @extend_schema(responses={200: TrainingJobOutput(many=True), **ERRORS})
+    def list(self, request: Request) -> Response:
+        """Training jobs, newest first (reviewers, admins)."""
+        require_role(request.user, *READERS)
+        return Response(TrainingJobOutput(TrainingJob.objects.all()[:200], many=True).data)
+
+    @extend_schema(responses={200: TrainingJobOutput, **ERRORS})
+    def retrieve(self, request: Request, job_id: str) -> Response:
+        require_role(request.user, *READERS)
+        job = self._job(job_id)
+        if job is None:
+            return _error(404, f"no training job {job_id}")
+        return Response(TrainingJobOutput(job).data)
+
+    @extend_schema(request=TrainingJobInput, responses={201: TrainingJobOutput, **ERRORS})
+    def create(self, request: Request) -> Response:
+        """Validate and queue a job (admins); nothing is stored when a field is wrong."""
+        require_role(request.user, ADMIN)
+        given = TrainingJobInput(data=request.data)
+        if not given.is_valid():
+            field, problems = next(iter(given.errors.items()))
+            return _error(400, f"{field}: {problems[0] if isinstance(problems, list) else problems}", field)
+        values = dict(given.validated_data)
+        try:
+            base_id = values.pop("base_job")
+            base_job = self._job(base_id) if base_id is not None else None
+            if base_id is not None and base_job is None:
+                raise jobs.JobValidationError("base_job", f"no training job {base_id}")
+            sources = _sources(values.pop("data"))
+            job = jobs.create_training_job(**values, data=sources, base_job=base_job, created_by=request.user)
+        except jobs.JobValidationError as error:
+            return _error(400, error.message, error.field)
+        return Response(TrainingJobOutput(job).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses={200: TrainingJobOutput, 409: Error, **ERRORS})
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, job_id: str) -> Response:
+        """Stop a queued job at once, a running one within a step or two (admins)."""
+        require_role(request.user, ADMIN)
+        job = self._job(job_id)
+        if job is None:
+            return _error(404, f"no training job {job_id}")
+        if not jobs.cancel(job):
+            return _error(409, f"job {job.pk} is {job.state}; nothing to cancel", "state")
+        return Response(TrainingJobOutput(job).data)
+
+    @extend_schema(request=None, responses={200: TrainingJobOutput, 409: Error, **ERRORS})
+    @action(detail=True, methods=["post"])
+    def requeue(self, request: Request, job_id: str) -> Response:
+        """Queue a failed, cancelled or stalled job again; it resumes from its checkpoint (admins)."""
+        require_role(request.user, ADMIN)
+        job = self._job(job_id)
+        if job is None:
+            return _error(404, f"no training job {job_id}")
+        try:
+            jobs.requeue(job)
+        except jobs.JobValidationError as error:
+            return _error(409, error.message, error.field)
+        return Response(TrainingJobOutput(job).data)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("after_id", OpenApiTypes.INT, description="Only points with a larger id.")],
+        responses={200: LossPointOutput(many=True), **ERRORS},
+    )
+    @action(detail=True, methods=["get"])
+    def loss(self, request: Request, job_id: str) -> Response:
+        """The job's loss points in the order they were written, after `after_id`."""
+        require_role(request.user, *READERS)
+        job = self._job(job_id)
+        if job is None:
+            return _error(404, f"no training job {job_id}")
+        after = request.query_params.get("after_id", "0")
+        if not after.isdigit():
+            return _error(400, f"after_id must be a whole number, got {after!r}", "after_id")
+        points = LossPoint.objects.filter(job=job, id__gt=int(after)).order_by("id")[:10_000]
+        return Response(LossPointOutput(points, many=True).data)

@@ -1,0 +1,165 @@
+"""REST API of evaluation runs (/api/v1/evaluations/): list, create, status, cancel, metrics, predictions.
+
+Same authentication, roles, throttling and error bodies as audit/api_v1.py: reviewers
+and admins read, admins create and cancel; a bad request is a 400 `{"detail", "field"}`
+naming the field (training/evaluation.py validates before anything is queued).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.decorators import api_view, throttle_classes
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from audit.access import READERS, require_role
+from audit.api_v1 import ERRORS, THROTTLES, Error, _error, _first_error
+from audit.models import Snapshot
+from audit.roles import ADMIN
+
+from . import evaluation, results
+from .models import EvaluationRun, TrainingJob
+from .views_results import predictions_response
+
+
+class RunOut(serializers.ModelSerializer):
+    variant = serializers.SerializerMethodField()
+
+    class Meta:
+        model = EvaluationRun
+        fields = [
+            "id", "name", "variant", "training_job", "model_path", "benchmark", "split", "language", "pipeline",
+            "engine", "dataset", "snapshot", "references", "prompts", "max_new_tokens", "batch_size", "limit",
+            "state", "cancel_requested", "message", "total", "done", "items_per_s", "metrics", "diagnostics",
+            "created_at", "started_at", "finished_at",
+        ]  # fmt: skip
+
+    def get_variant(self, run: EvaluationRun) -> str:
+        return results.variant_name(run)
+
+
+class RunIn(serializers.Serializer):
+    training_job = serializers.IntegerField(required=False)
+    model_path = serializers.CharField(required=False, allow_blank=True, default="")
+    benchmark = serializers.CharField()
+    split = serializers.CharField()
+    language = serializers.CharField(default="fr")
+    pipeline = serializers.CharField(default="direct")
+    engine = serializers.CharField(default="apertium")
+    snapshot = serializers.IntegerField(required=False)
+    max_new_tokens = serializers.IntegerField(required=False)
+    batch_size = serializers.IntegerField(default=64)
+    limit = serializers.IntegerField(required=False)
+    name = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+def _run(run_id: int) -> EvaluationRun | None:
+    return EvaluationRun.objects.select_related("training_job").filter(pk=run_id).first()
+
+
+@extend_schema(methods=["GET"], responses={200: RunOut(many=True), 403: Error})
+@extend_schema(methods=["POST"], request=RunIn, responses={202: RunOut, **ERRORS})
+@api_view(["GET", "POST"])
+@throttle_classes(THROTTLES)
+def runs(request: Request) -> Response:
+    """List evaluation runs (readers), or validate and queue one (admins; 202)."""
+    if request.method == "GET":
+        require_role(request.user, *READERS)
+        return Response(RunOut(EvaluationRun.objects.select_related("training_job")[:500], many=True).data)
+    require_role(request.user, ADMIN)
+    data = RunIn(data=request.data)
+    if not data.is_valid():
+        return _first_error(data)
+    values: dict[str, Any] = dict(data.validated_data)
+    if "training_job" in values:
+        job = TrainingJob.objects.filter(pk=values["training_job"]).first()
+        if job is None:
+            return _error(404, f"no training job {values['training_job']}", "training_job")
+        values["training_job"] = job
+    if "snapshot" in values:
+        snapshot = Snapshot.objects.filter(pk=values["snapshot"]).first()
+        if snapshot is None:
+            return _error(404, f"no snapshot {values['snapshot']}", "snapshot")
+        values["snapshot"] = snapshot
+    try:
+        run = evaluation.create_evaluation_run(**values, created_by=request.user)
+    except evaluation.EvaluationError as exc:
+        return _error(400, exc.message, exc.field)
+    return Response(RunOut(run).data, status=status.HTTP_202_ACCEPTED)
+
+
+@extend_schema(responses={200: RunOut, **ERRORS})
+@api_view(["GET"])
+@throttle_classes(THROTTLES)
+def run_detail(request: Request, run_id: int) -> Response:
+    """A run's state, progress, metrics and diagnostics."""
+    require_role(request.user, *READERS)
+    run = _run(run_id)
+    if run is None:
+        return _error(404, f"no evaluation run {run_id}", "run_id")
+    return Response(RunOut(run).data)
+
+
+@extend_schema(request=None, responses={200: RunOut, 409: Error, **ERRORS})
+@api_view(["POST"])
+@throttle_classes(THROTTLES)
+def run_cancel(request: Request, run_id: int) -> Response:
+    """Cancel a queued or running run (a running one stops after its batch)."""
+    require_role(request.user, ADMIN)
+    run = _run(run_id)
+    if run is None:
+        return _error(404, f"no evaluation run {run_id}", "run_id")
+    if not evaluation.cancel(run):
+        return _error(409, f"run {run_id} is {run.state}; only queued or running runs can be cancelled", "state")
+    return Response(RunOut(run).data)
+
+
+class MetricsOut(serializers.Serializer):
+    state = serializers.CharField()
+    metrics = serializers.DictField()
+    diagnostics = serializers.ListField(child=serializers.DictField())
+
+
+@extend_schema(responses={200: MetricsOut, **ERRORS})
+@api_view(["GET"])
+@throttle_classes(THROTTLES)
+def run_metrics(request: Request, run_id: int) -> Response:
+    """Metrics per parser (reference, lmms_eval, french; english for translation-only) with 95% CIs."""
+    require_role(request.user, *READERS)
+    run = _run(run_id)
+    if run is None:
+        return _error(404, f"no evaluation run {run_id}", "run_id")
+    return Response({"state": run.state, "metrics": run.metrics, "diagnostics": run.diagnostics})
+
+
+@extend_schema(
+    responses={
+        (200, "application/jsonl"): OpenApiResponse(OpenApiTypes.BINARY, description="JSON lines {question_id, prediction, ...}."),
+        (409, "application/json"): OpenApiResponse(Error, description="Not done yet."),
+        **{(code, "application/json"): body for code, body in ERRORS.items()},
+    }
+)
+@api_view(["GET"])
+@throttle_classes(THROTTLES)
+def run_predictions(request: Request, run_id: int):
+    """The predictions file of a done run, streamed."""
+    require_role(request.user, *READERS)
+    run = _run(run_id)
+    if run is None:
+        return _error(404, f"no evaluation run {run_id}", "run_id")
+    if run.state != "done" or not run.predictions_file:
+        return _error(409, f"run {run_id} is {run.state}; its predictions file is written when it is done", "state")
+    return predictions_response(run)
+
+
+@extend_schema(responses={200: OpenApiTypes.OBJECT, 403: Error})
+@api_view(["GET"])
+@throttle_classes(THROTTLES)
+def table(request: Request) -> Response:
+    """The comparison table: one row per variant, cells per benchmark x language."""
+    require_role(request.user, *READERS)
+    return Response(results.table_json(results.comparison()))

@@ -1,0 +1,50 @@
+"""One process of a multi-GPU training job, started by `torchrun` (training/job_runner.py).
+
+    python -m torch.distributed.run --standalone --nproc_per_node N -m training.distributed JOB_ID ATTEMPT
+
+Every process builds the same starting model and trains its share of each batch
+(training.loop splits batches by rank and averages gradients); rank 0 alone writes
+progress, loss points, checkpoints and models, exactly as a one-GPU job does. NCCL on
+GPUs; gloo on CPUs when settings.TRAINING_DISTRIBUTED_CPU is on (tests, dry runs).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+
+def main(argv: list[str]) -> int:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+    import torch
+    from django.conf import settings
+
+    from training.job_runner import _run_stages
+    from training.models import TrainingJob
+
+    job_id, attempt = int(argv[0]), int(argv[1])
+    rank, local_rank = int(os.environ["RANK"]), int(os.environ["LOCAL_RANK"])
+    if torch.cuda.is_available():
+        torch.cuda.set_device(local_rank)
+        backend, device = "nccl", f"cuda:{local_rank}"
+    elif settings.TRAINING_DISTRIBUTED_CPU:
+        backend, device = "gloo", "cpu"
+    else:
+        print(f"training job {job_id}: no CUDA device for a multi-GPU job", file=sys.stderr)
+        return 2
+    torch.distributed.init_process_group(backend=backend)
+    try:
+        job = TrainingJob.objects.get(pk=job_id)
+        if job.attempts != attempt or job.state != TrainingJob.State.RUNNING:
+            return 0  # another worker took the job over
+        _run_stages(job, rank=rank, device=device)
+    finally:
+        torch.distributed.destroy_process_group()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
