@@ -1,4 +1,5 @@
-"""URLs of REST API v1 (/api/v1/..., included by audit/urls_export.py): datasets, items, translations, rules, snapshots, schema, docs.
+"""URLs of REST API v1 (/api/v1/..., included by audit/urls_export.py): datasets, items, translations,
+assessments, rules, snapshots, schema, docs.
 
 Translation jobs live under /api/v1/translation/ (translation/urls.py); the audit's
 grading API under /api/audit/ (audit/urls.py).
@@ -9,7 +10,7 @@ from __future__ import annotations
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from . import api_v1
+from . import api_v1, api_v1_assessments
 
 urlpatterns = [
     path("datasets/", api_v1.datasets, name="api_datasets"),
@@ -18,6 +19,8 @@ urlpatterns = [
     path("items/<int:item_id>/", api_v1.item, name="api_item"),
     path("translations/", api_v1.translations, name="api_translations"),
     path("translations/<int:translation_id>/", api_v1.translation, name="api_translation"),
+    path("assessments/", api_v1_assessments.assessments, name="api_assessments"),
+    path("assessments/<int:assessment_id>/", api_v1_assessments.assessment, name="api_assessment"),
     path("rules/", api_v1.rules, name="api_rules"),
     path("rules/<int:rule_id>/", api_v1.rule, name="api_rule"),
     path("snapshots/", api_v1.snapshots, name="api_snapshots"),

@@ -47,23 +47,26 @@ class BalanceCounter:
         self.kept: Counter[str] = Counter()
         self.post_edited = 0
 
-    def candidate(self, task_type: str) -> None:
-        self.candidates[task_type] += 1
+    def candidate(self, task_type: str, times: int = 1) -> None:
+        self.candidates[task_type] += times
 
     def keep(self, task_type: str, turns: list[dict[str, Any]], post_edited: bool, answer_letter: str | None) -> None:
-        self.kept[task_type] += 1
-        self.post_edited += post_edited
-        for turn in turns:
-            if turn.get("from") != "gpt" or not isinstance(turn.get("value"), str):
-                continue
-            kind, detail = answer_type(turn["value"])
+        answers = [t["value"] for t in turns if t.get("from") == "gpt" and isinstance(t.get("value"), str)]
+        self.keep_kinds(task_type, tuple(answer_type(a) for a in answers), post_edited, answer_letter)
+
+    def keep_kinds(self, task_type: str, kinds: tuple[tuple[str, str | None], ...], post_edited: bool,
+                   answer_letter: str | None, times: int = 1) -> None:  # fmt: skip
+        """`times` records of one task type whose answers have these `answer_type`s (the build counts alike ones once)."""
+        self.kept[task_type] += times
+        self.post_edited += post_edited * times
+        for kind, detail in kinds:
             if answer_letter is not None:  # ScienceQA answers a choice's text; its letter comes from the index
                 kind, detail = "option_letter", answer_letter
-            self.types[kind] += 1
+            self.types[kind] += times
             if kind == "yes_no" and detail:
-                self.yes_no[detail] += 1
+                self.yes_no[detail] += times
             elif kind == "option_letter" and detail:
-                self.letters[detail] += 1
+                self.letters[detail] += times
 
     def report(self) -> dict[str, Any]:
         kept = sum(self.kept.values())

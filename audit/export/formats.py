@@ -8,7 +8,7 @@
   grade comes from, engine, model, prompt version, translation id, post-edited or not,
   the rule's digest).
 - `benchmark`: the benchmark's own published format, translated: ScienceQA (JSON list),
-  TextVQA 0.5.1 (`{"data": [...]}`), POPE (JSON Lines, the split in `category`), so
+  TextVQA 0.5.1 (`{"data": [...]}`), POPE (JSON Lines, one split per file, named in `category`), so
   evaluation reads the French benchmark with the readers it uses for the English one.
 
 The file carries no snapshot id or date: the same rule on the same data must give the
@@ -90,6 +90,11 @@ class Writer:
     def record(self, row: ExportRow) -> bytes | None:
         raise NotImplementedError
 
+    def frame(self, data: bytes) -> bytes:
+        """One record's bytes as they go into the file (separators); PostgreSQL's records too."""
+        self.written += 1
+        return data
+
     def end(self) -> bytes:
         return b""
 
@@ -102,7 +107,9 @@ class LlavaWriter(Writer):
         turns = llava_turns(row.turns, bool(row.image))
         if turns is None:
             return None
-        data = orjson.dumps(llava_record(row, turns))
+        return self.frame(orjson.dumps(llava_record(row, turns)))
+
+    def frame(self, data: bytes) -> bytes:
         self.written += 1
         return (b"\n" if self.written == 1 else b",\n") + data
 
@@ -122,8 +129,11 @@ class JsonlWriter(Writer):
             "post_edited": row.post_edited, "engine": row.engine, "model": row.model,
             "prompt_version": row.prompt_version, "translation_id": row.translation_id, "rule": self.rule_digest,
         }  # fmt: skip
+        return self.frame(orjson.dumps(record))
+
+    def frame(self, data: bytes) -> bytes:
         self.written += 1
-        return orjson.dumps(record) + b"\n"
+        return data + b"\n"
 
 
 class BenchmarkWriter(Writer):
@@ -132,6 +142,7 @@ class BenchmarkWriter(Writer):
     def __init__(self, rule_digest: str) -> None:
         super().__init__(rule_digest)
         self.task: str | None = None
+        self.split: str | None = None
 
     def begin(self) -> bytes:
         return b""
@@ -153,6 +164,17 @@ class BenchmarkWriter(Writer):
                 f"format 'benchmark' writes one benchmark per file; the rule selects {self.task} and "
                 f"{row.task_type} ({row.dataset}:{row.external_id}): restrict its datasets or task_types"
             )
+        if self.task == "pope":
+            # POPE publishes one file per split and repeats question ids across them, so a
+            # merged file would not read back (training.metrics.benchmarks.read_pope refuses it).
+            if self.split is None:
+                self.split = row.split
+            elif row.split != self.split:
+                raise FormatError(
+                    f"format 'benchmark' writes POPE one split per file, as POPE publishes it (question ids repeat "
+                    f"across splits); the rule selects {self.split} and {row.split} ({row.dataset}:{row.external_id}): "
+                    f"set its splits to one of them"
+                )
         record = {"scienceqa": scienceqa_record, "textvqa": textvqa_record, "pope": pope_record}[row.task_type](row)
         self.written += 1
         data = orjson.dumps(record)

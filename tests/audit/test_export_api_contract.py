@@ -14,7 +14,7 @@ from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 
-OURS = r"^/api/v1/(datasets|items|translations|rules|snapshots)/"
+OURS = r"^/api/v1/(datasets|items|translations|assessments|rules|snapshots)/"
 
 
 @pytest.fixture

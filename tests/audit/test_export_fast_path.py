@@ -1,0 +1,112 @@
+"""PostgreSQL's records (audit/export/query.py record_sql) are byte for byte what the Python writer makes.
+
+The build writes most records in SQL and hands the rest to formats.py; both loops run
+here over awkward data (image tokens in odd places, whitespace Python would strip,
+escapes, several turns, broken roles, post-edits of both shapes, several translations
+of one item) and must give the same file, item list, counts and balance report.
+"""
+
+from __future__ import annotations
+
+import pytest
+from campaign_world import make_campaign, make_user
+from django.db import connection
+
+from audit.export.query import DELIMITER, record_sql
+from audit.export.rules import parse_rule
+from audit.export.writing import write_export
+from audit.models import Dataset, Entry, FinalGrade, Item
+from translation.models import Translation
+
+pytestmark = pytest.mark.django_db
+
+
+def pair(question: str, answer: str) -> list[dict]:
+    return [{"from": "human", "value": question}, {"from": "gpt", "value": answer}]
+
+
+# (image, task type, meta, translated turns)
+CASES = [
+    ("a.png", "yes_no", {}, pair("<image>\nLa forme est-elle rouge ?", "Oui")),
+    ("a.png", "yes_no", {}, pair("<image>\nEst-ce \"bleu\" \\ vert ?\ttab", "Non, c'est vert 😀.")),
+    ("a.png", "caption", {}, pair("Décrivez l'image.\n<image>", "Un cercle rouge.")),  # token to move
+    ("a.png", "caption", {}, pair("<image>\n  Décrivez l'image.", "Un carré.")),  # Python strips the spaces
+    ("a.png", "caption", {}, pair("<image>\nDécrivez l'image.\u00a0", "Un carré.")),  # and a no-break space
+    ("a.png", "caption", {}, pair("Pas de jeton ici.", "Un triangle.")),  # the token gets added
+    ("", "reading", {}, pair("Sans image : que lit-on ?", "12")),
+    ("", "reading", {}, pair("<image>\nSans image mais avec le jeton", "B")),
+    ("a.png", "conversation", {}, pair("<image>\nQuoi ?", "Un cercle.") + pair("Et puis ?", "Oui.")),
+    ("a.png", "conversation", {}, [{"from": "gpt", "value": "Oui"}, {"from": "human", "value": "<image>\nQ"}]),
+    ("a.png", "scienceqa", {"answer": 2, "choices": ["a", "b", "c"]}, pair("<image>\nQuelle couleur ?", "vert")),
+    ("a.png", "multiple_choice", {}, pair("<image>\nA. rouge\nB. bleu", "(A) rouge")),
+    ("a.png", "caption", {}, pair("<image>\n\u0001 contrôle \u001f", "fin\n")),
+]
+
+
+@pytest.fixture
+def awkward(settings, tmp_path):
+    settings.EXPORT_ROOT = tmp_path
+    dataset = Dataset.objects.create(name="awkward", kind="train", source_format="llava")
+    for index, (image, task, meta, turns) in enumerate(CASES * 2):
+        item = Item.objects.create(dataset=dataset, external_id=f"x-{index}", image=image, task_type=task, meta=meta,
+                                   conversations=turns, source_index=index, content_hash=str(index))  # fmt: skip
+        Translation.objects.create(item=item, engine="apertium", turns=turns, suggested_grade=("high", "low")[index % 2])
+        if index % 5 == 0:  # a second engine's translation of the same item
+            Translation.objects.create(item=item, engine="other", turns=pair("<image>\nAutre", "Oui"),
+                                       suggested_grade="high")  # fmt: skip
+    admin = make_user("boss", "admin")
+    campaign = make_campaign(dataset, [make_user("ann", "annotator")], admin=admin, overlap=1, control_share=0)
+    for n, entry in enumerate(Entry.objects.filter(campaign=campaign).order_by("id")):
+        if n % 7 == 6:
+            continue  # left unaudited
+        final = FinalGrade(entry=entry, grade=("high", "moderate", "low")[n % 3], source=("consensus", "adjudication")[n % 4 == 1])
+        if n % 9 == 0:  # a post-edit chosen at adjudication, in the grading API's shape: one string per turn
+            final.final_turns = [f"<image>\nCorrigé {n}", "Corrigé."]
+        elif n % 11 == 0:  # or as whole turns
+            final.final_turns = pair("Corrigé, jeton à la fin\n<image>", "Non.")
+        final.save()
+    return tmp_path
+
+
+RULES = [
+    {"min_grade": "moderate"},
+    {"min_grade": "high", "unaudited": "automatic"},
+    {"min_grade": "moderate", "require_agreement": True, "use_post_edit": False},
+]
+
+
+@pytest.mark.parametrize("format", ["llava", "jsonl"])
+@pytest.mark.parametrize("rule", RULES)
+def test_sql_records_equal_the_python_writer(awkward, format, rule):
+    spec = parse_rule(rule)
+    fast = write_export(spec, format, awkward / f"fast.{format}", rule_digest="d" * 64)
+    portable = write_export(spec, format, awkward / f"portable.{format}", rule_digest="d" * 64, portable=True)
+    assert fast.item_count == portable.item_count > 5
+    assert (awkward / f"fast.{format}").read_bytes() == (awkward / f"portable.{format}").read_bytes()
+    assert fast.sha256 == portable.sha256
+    assert (awkward / "fast.items").read_bytes() == (awkward / "portable.items").read_bytes()
+    assert fast.counts == portable.counts and fast.skipped == portable.skipped
+    assert fast.balance == portable.balance
+
+
+def test_both_paths_are_exercised(awkward):
+    """The comparison above means something only if SQL wrote some records and Python others."""
+    sql, params = record_sql(parse_rule({"min_grade": "moderate"}), "llava", "d" * 64)
+    connection.ensure_connection()
+    with connection.connection.cursor() as cursor, cursor.copy(sql, params) as copy:
+        rows = [bytes(line)[:-1].split(DELIMITER) for line in copy]
+    kept = [row for row in rows if row[3]]
+    by_sql = sum(1 for row in kept if row[5])
+    assert 0 < by_sql < len(kept)
+
+
+def test_a_post_edit_in_the_grading_apis_shape_replaces_the_turns_text(awkward):
+    """FinalGrade.final_turns from do_adjudicate is one string per turn; the export keeps the roles."""
+    import orjson
+
+    result = write_export(parse_rule({"min_grade": "moderate"}), "llava", awkward / "all.json", rule_digest="d" * 64)
+    records = {r["id"]: r for r in orjson.loads((awkward / "all.json").read_bytes())}
+    edited = [r for r in records.values() if r["conversations"][1]["value"] == "Corrigé."]
+    assert edited and result.balance["post_edit_share"] > 0
+    assert all(r["conversations"][0] == {"from": "human", "value": r["conversations"][0]["value"]} for r in edited)
+    assert any(r["conversations"][0]["value"].startswith("<image>\nCorrigé ") for r in edited)
