@@ -12,6 +12,8 @@ Prompts follow the references the metrics follow:
 French runs use a fixed French translation of those suffixes, reviewed by hand and
 versioned here (``FRENCH_SUFFIX_VERSION``): a machine translation of the instruction
 would change with the engine, and the instruction is what every answer depends on.
+The translation pipeline writes the same strings into French training data
+(translation.structure.FORMAT_INSTRUCTIONS), so a French model is asked what it learned.
 ``prompts_record`` is what EvaluationRun.prompts stores, so a result names its prompt.
 
 Items are read with the metrics' own readers (training.metrics.benchmarks), so a file
@@ -27,19 +29,15 @@ from pathlib import Path
 from typing import Any
 
 from training.metrics.benchmarks import BenchmarkFormatError, read_pope, read_scienceqa, read_textvqa
+from translation.structure import FORMAT_INSTRUCTIONS
 
 BENCHMARKS: tuple[str, ...] = ("scienceqa", "textvqa", "pope")
 POPE_SPLITS: tuple[str, ...] = ("random", "popular", "adversarial")
 LANGUAGES: tuple[str, ...] = ("en", "fr")
 
-LETTER_SUFFIX = {
-    "en": "Answer with the option's letter from the given choices directly.",
-    "fr": "Répondez directement avec la lettre de l'option parmi les choix proposés.",
-}
-SHORT_SUFFIX = {
-    "en": "Answer the question using a single word or phrase.",
-    "fr": "Répondez à la question en utilisant un seul mot ou une seule expression.",
-}
+# The same fixed strings the translation pipeline writes into French training data.
+LETTER_SUFFIX = {language: lines[0] for language, lines in FORMAT_INSTRUCTIONS.items()}
+SHORT_SUFFIX = {language: lines[1] for language, lines in FORMAT_INSTRUCTIONS.items()}
 CONTEXT_LABEL = {"en": "Context: ", "fr": "Contexte : "}
 FRENCH_SUFFIX_VERSION = "fr-suffix-v1"
 # Short answers are asked for (a letter, a word or a phrase); the references cap

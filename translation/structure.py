@@ -47,6 +47,19 @@ META_LABEL_FIELDS = ("label", "answer")
 
 YES_NO: dict[str, tuple[str, str]] = {"en": ("yes", "no"), "fr": ("oui", "non"), "es": ("sí", "no")}
 IMAGE_TOKEN = "<image>"
+# The answer-format instructions of LLaVA-1.5's data mix and of the benchmarks' prompts
+# get fixed, reviewed translations (never the engine's), so French training data and
+# French benchmark prompts (training/benchmark_prompts.py) say exactly the same thing.
+FORMAT_INSTRUCTIONS: dict[str, tuple[str, ...]] = {
+    "en": (
+        "Answer with the option's letter from the given choices directly.",
+        "Answer the question using a single word or phrase.",
+    ),
+    "fr": (
+        "Répondez directement avec la lettre de l'option parmi les choix proposés.",
+        "Répondez à la question en utilisant un seul mot ou une seule expression.",
+    ),
+}
 _PROTECTED = re.compile(r"(<image>|\n)")
 OPTION_PREFIX = re.compile(r"^(\(?[A-Z]\)|[A-Z][.)])(\s+)(?=\S)")
 INLINE_OPTION = re.compile(r"(\s*\([A-Z]\)\s+)")
@@ -161,7 +174,7 @@ class _Planner:
         return parts
 
     def _slot(self, core: str, field_name: str, verbatim: bool) -> _Slot:
-        mapped = yes_no(core, self.source, self.target)
+        mapped = yes_no(core, self.source, self.target) or format_instruction(core, self.source, self.target)
         if mapped is not None:
             slot = _Slot(field_name, core, "rule", value=mapped)
         elif verbatim or not any(c.isalpha() for c in core) or _BARE_LETTER.match(core):
@@ -184,6 +197,14 @@ class _Planner:
 
 def _render(parts: list[str | _Slot], translations: dict[str, str]) -> str:
     return "".join(p if isinstance(p, str) else p.render(translations) for p in parts)
+
+
+def format_instruction(text: str, source: str, target: str) -> str | None:
+    """The fixed translation of a known answer-format instruction; None for any other text."""
+    sources, targets = FORMAT_INSTRUCTIONS.get(source), FORMAT_INSTRUCTIONS.get(target)
+    if sources is None or targets is None or text.strip() not in sources:
+        return None
+    return targets[sources.index(text.strip())]
 
 
 def yes_no(text: str, source: str, target: str) -> str | None:

@@ -11,10 +11,11 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from world.questions import QA, WRITERS, YesNoBalancer, ask_yes_no
+from world.questions import QA, SHORT_ANSWER, WRITERS, YesNoBalancer, ask_choice, ask_yes_no
 from world.scene import Scene
 
-TASK_WEIGHTS: dict[str, float] = {"yesno": 3, "colour": 2, "count": 2, "position": 2, "read": 2}
+TASK_WEIGHTS: dict[str, float] = {"yesno": 3, "colour": 2, "count": 2, "position": 2, "read": 2, "mc": 2}
+SHORT_ANSWER_RATE = 0.5  # share of single-word questions that carry the answer-format instruction
 MULTI_TURN_RATE = 0.2
 MAX_TRIES = 12
 
@@ -66,6 +67,8 @@ def _ask(scene: Scene, task: str, rng: random.Random, balancer: YesNoBalancer, a
     if task == "yesno":
         label = balancer.choose()
         qa: QA | None = ask_yes_no(scene, rng, label)
+    elif task == "mc":
+        qa = ask_choice(scene, rng)
     else:
         qa = WRITERS[task](scene, rng)
     if qa is None or qa[0] in asked:
@@ -73,4 +76,6 @@ def _ask(scene: Scene, task: str, rng: random.Random, balancer: YesNoBalancer, a
     if task == "yesno":
         balancer.record(qa[1] == "Yes")  # only questions actually kept count
     asked.add(qa[0])
+    if task != "mc" and rng.random() < SHORT_ANSWER_RATE:
+        return f"{qa[0]}\n{SHORT_ANSWER}", qa[1]
     return qa

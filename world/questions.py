@@ -7,6 +7,12 @@ Answer conventions (documented for the importers and the metrics):
 - colour, position: one lower-case word ("red", "left", "centre").
 - count: digits ("2"; "0" when asked about an absent shape).
 - reading: the printed text verbatim ("milk", "17").
+- multiple choice: the option's letter ("B"), options listed "A. red" one per line.
+
+Like LLaVA-1.5's data mix, part of the short-answer questions carry the answer-format
+instruction the benchmarks use ("Answer the question using a single word or phrase."),
+and multiple-choice questions end with "Answer with the option's letter from the given
+choices directly.": a model that never saw them answers a benchmark prompt with a caption.
 """
 
 from __future__ import annotations
@@ -15,9 +21,11 @@ import random
 from collections.abc import Callable
 
 from world.scene import Scene, hard_negatives, refer
-from world.vocabulary import COLOURS, SHAPE_PLURALS, SHAPES, all_object_names, article
+from world.vocabulary import COLOURS, POSITIONS, SHAPE_PLURALS, SHAPES, all_object_names, article
 
 QA = tuple[str, str]
+SHORT_ANSWER = "Answer the question using a single word or phrase."
+LETTER_ANSWER = "Answer with the option's letter from the given choices directly."
 HARD_NEGATIVE_RATE = 0.5  # share of "No" questions that are hard negatives, when possible
 
 
@@ -122,6 +130,21 @@ def ask_reading(scene: Scene, rng: random.Random) -> QA | None:
     else:
         options = ("What word is written in the image?", "Which word is printed in the picture?")
     return rng.choice((*options, "What does the text in the image say?")), scene.text
+
+
+def ask_choice(scene: Scene, rng: random.Random) -> QA | None:
+    """A colour, count or position question as multiple choice (A-OKVQA style in LLaVA-1.5)."""
+    kind = rng.choice(("colour", "count", "position"))
+    qa = WRITERS[kind](scene, rng)
+    if qa is None:
+        return None
+    question, answer = qa
+    pool = {"colour": COLOURS, "position": POSITIONS, "count": tuple(str(n) for n in range(6))}[kind]
+    distractors = rng.sample([option for option in pool if option != answer], rng.choice((2, 3)))
+    options = [answer, *distractors]
+    rng.shuffle(options)
+    lines = "\n".join(f"{chr(ord('A') + i)}. {option}" for i, option in enumerate(options))
+    return f"{question}\n{lines}\n{LETTER_ANSWER}", chr(ord("A") + options.index(answer))
 
 
 # Task name (also the id prefix of instruction records) -> writer. yes/no is separate

@@ -101,6 +101,6 @@ def _an_image(world) -> str:
 def test_world_instruction_records_get_their_task_types(small_world):
     import_world(small_world)
     types = set(Item.objects.filter(dataset__name="world-instruct").values_list("task_type", flat=True))
-    assert types == {"yes_no", "colour", "count", "position", "reading", "conversation"}
+    assert types == {"yes_no", "colour", "count", "position", "reading", "multiple_choice", "conversation"}
     captions = set(Item.objects.filter(dataset__name="world-captions").values_list("task_type", flat=True))
     assert captions == {"caption"}

@@ -70,6 +70,21 @@ def test_option_letters_stay_and_only_option_text_is_translated() -> None:
     assert "B" not in engine.sent and "circle" in engine.sent
 
 
+def test_answer_format_instructions_get_their_fixed_translation_not_the_engine_s() -> None:
+    engine = FakeEngine()
+    short = "<image>\nIs there a red star?\nAnswer the question using a single word or phrase."
+    letter = "<image>\nWhich colour?\nA. red\nB. blue\nAnswer with the option's letter from the given choices directly."
+    result = translate_items(engine, [ItemSource([human(short), gpt("Yes")], {}, "yes_no"),
+                                      ItemSource([human(letter), gpt("A")], {}, "multiple_choice")])  # fmt: skip
+    assert result[0].conversations[0]["value"] == (
+        "<image>\nfr:Is there a red star?\nRépondez à la question en utilisant un seul mot ou une seule expression."
+    )
+    assert result[1].conversations[0]["value"].endswith(
+        "\nRépondez directement avec la lettre de l'option parmi les choix proposés."
+    )
+    assert not any(text.startswith("Answer") for text in engine.sent)
+
+
 @pytest.mark.parametrize(
     ("answer", "french"), [("Yes", "Oui"), ("yes", "oui"), ("No.", "Non."), ("NO", "NON"), ("no!", "non!")]
 )

@@ -8,7 +8,7 @@ from typing import Any
 
 from world_readers import read_json
 
-TASKS = {"colour", "count", "position", "yesno", "read", "multi"}
+TASKS = {"colour", "count", "position", "yesno", "read", "mc", "multi"}
 
 
 def test_caption_set_has_one_llava_record_per_training_image(world_dir: Path, scenes: dict[str, Any]) -> None:
@@ -59,7 +59,11 @@ def test_instruction_answers_follow_the_documented_conventions(world_dir: Path, 
         turns = r["conversations"]
         for question, answer in zip(turns[::2], turns[1::2], strict=True):
             q, a = question["value"].removeprefix("<image>\n"), answer["value"]
-            if q.startswith(("Is there", "Does the image", "Can you see")):
+            q = q.removesuffix("\nAnswer the question using a single word or phrase.")
+            if q.endswith("\nAnswer with the option's letter from the given choices directly."):
+                options = [line for line in q.splitlines() if line[:2] in {f"{c}." for c in "ABCDE"}]
+                assert 3 <= len(options) <= 4 and a in "ABCD"[: len(options)]
+            elif q.startswith(("Is there", "Does the image", "Can you see")):
                 assert a in ("Yes", "No")
             elif q.startswith("How many shapes"):
                 assert a == str(len(scene["objects"]))

@@ -47,7 +47,7 @@ def test_some_no_questions_are_hard_negatives(world_dir: Path, scenes: dict[str,
             continue
         noes += 1
         objects = scenes[image]["objects"]
-        words = question.rstrip("?").split()
+        words = question.split("\n")[0].rstrip("?").split()  # without the answer-format line
         colour_shown = any(o["colour"] in words for o in objects)
         shape_shown = any(o["shape"] in words for o in objects)
         hard += colour_shown and shape_shown
