@@ -14,8 +14,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from audit import agreement
 from audit.export.build import snapshot_path
-from audit.models import Campaign, Snapshot
+from audit.models import Assessment, Campaign, Snapshot
 from translation.models import Translation
 
 from .benchmark_prompts import POPE_SPLITS
@@ -144,21 +145,33 @@ def loss_curves(rows: list[Row]) -> list[dict[str, Any]]:
 
 
 def audit_summary(snapshot: Snapshot) -> dict[str, Any]:
-    """Shares of the kept records by grade and by grade source (the snapshot's counts)."""
+    """Shares of the kept records by grade and by grade source (the snapshot's counts), and
+    the annotators' agreement in the campaigns over the snapshot's datasets (controls left out)."""
     counts = snapshot.counts or {}
     total = snapshot.item_count or 1
+    ratings = list(
+        Assessment.objects.filter(entry__campaign__in=_campaigns(snapshot), entry__is_control=False).values_list(
+            "entry_id", "annotator__username", "grade"
+        )
+    )
     return {
         "grades": {g: (counts.get("grade", {}).get(g, 0), counts.get("grade", {}).get(g, 0) / total)
                    for g in ("high", "moderate", "low")},
         "sources": counts.get("source", {}),
         "items": snapshot.item_count,
+        "agreement": {"grades": len(ratings), "percent": agreement.percent_agreement(ratings).value,
+                      "alpha": agreement.krippendorff_alpha(ratings).value},
     }  # fmt: skip
+
+
+def _campaigns(snapshot: Snapshot):
+    datasets = (snapshot.rule_spec or {}).get("datasets") or []
+    return Campaign.objects.filter(dataset__name__in=datasets) if datasets else Campaign.objects.none()
 
 
 def provenance(snapshot: Snapshot) -> dict[str, Any]:
     """rule <- campaigns <- translation engine + prompt version behind a snapshot."""
-    datasets = (snapshot.rule_spec or {}).get("datasets") or []
-    campaigns = Campaign.objects.filter(dataset__name__in=datasets) if datasets else Campaign.objects.none()
+    campaigns = _campaigns(snapshot)
     engine = {"engine": snapshot.rule_spec.get("engine", ""), "prompt_version": snapshot.rule_spec.get("prompt_version", "")}
     if snapshot.items_file and not engine["engine"]:
         with snapshot_path(snapshot.items_file).open() as ids:
