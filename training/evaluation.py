@@ -32,9 +32,14 @@ from training.benchmark_prompts import (
     prompts_record,
     read_items,
 )
+from training.metrics import parsers
 from training.metrics.benchmarks import BenchmarkFormatError
 
 from .models import EvaluationRun, JobState, TrainingJob
+
+
+# Where each parser's metrics live in EvaluationRun.metrics.
+PARSER_KEYS = {parsers.REFERENCE: "reference", parsers.LMMS_EVAL: "lmms_eval", parsers.FRENCH: "french"}
 
 
 class EvaluationError(ValueError):

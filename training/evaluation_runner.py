@@ -28,11 +28,10 @@ from django.utils import timezone
 from training.benchmark_prompts import BenchItem, english_texts, prompt, with_english, write_references
 from training.metrics import parsers, read_predictions, read_scienceqa, score_files
 
-from .evaluation import Source, english_file, find_source, load_items, model_directory, model_root
+from .evaluation import PARSER_KEYS, Source, english_file, find_source, load_items, model_directory, model_root
 from .models import EvaluationRun, JobState, Prediction
 
 log = logging.getLogger(__name__)
-PARSER_KEYS = {parsers.REFERENCE: "reference", parsers.LMMS_EVAL: "lmms_eval", parsers.FRENCH: "french"}
 
 
 def stale_before() -> datetime:

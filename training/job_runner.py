@@ -31,6 +31,7 @@ from django.utils import timezone
 
 from . import job_data
 from .data import ConversationDataset
+from .jobs import stale_before
 from .loop import Callbacks, Progress, run_stage
 from .models import LossPoint, TrainingJob
 from .presets import build_preset, load_model
@@ -39,11 +40,6 @@ from .recipes import Stage, stage_from_dict
 log = logging.getLogger(__name__)
 REPORT_EVERY_S = 1.0  # progress writes and cancel reads, at most this often
 TRACEBACK_LINES = 25  # the tail the job page shows
-
-
-def stale_before() -> datetime:
-    """A running job silent since then is orphaned by a dead worker (settings read at call time)."""
-    return timezone.now() - timedelta(seconds=settings.JOB_STALE_SECONDS)
 
 
 def _claimable() -> Q:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +21,23 @@ from django.utils import timezone
 from audit.models import Dataset, Snapshot
 
 from . import job_data
-from .job_runner import run_job, stale_before
 from .models import TrainingJob
 from .recipes import DATA_ROLES, PARTS, PRESETS, TEMPLATES, Lora, Part, RecipeError, Stage, stage_to_dict, template
 
 __all__ = ["JobValidationError", "cancel", "create_training_job", "recover_stalled_jobs", "requeue", "run_job"]
+
+
+def run_job(job_id: int) -> TrainingJob:
+    """Run a job in this process (the Celery task's body). Imported lazily: the runner
+    pulls in torch and transformers, which the web process never loads."""
+    from .job_runner import run_job as run
+
+    return run(job_id)
+
+
+def stale_before() -> datetime:
+    """A running job silent since then is orphaned by a dead worker (settings read at call time)."""
+    return timezone.now() - timedelta(seconds=settings.JOB_STALE_SECONDS)
 
 # Stage settings a user may override (name and data belong to the template).
 OVERRIDABLE = tuple(f.name for f in dataclasses.fields(Stage) if f.name not in ("name", "data"))

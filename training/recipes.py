@@ -17,9 +17,11 @@ from __future__ import annotations
 import dataclasses
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
+if TYPE_CHECKING:
+    import torch
+
 
 MODES: tuple[str, ...] = ("full", "lora", "frozen")
 PARTS: tuple[str, ...] = ("vision_tower", "projector", "language_model")

@@ -20,8 +20,8 @@ from audit.access import READERS, require_role
 from audit.roles import ADMIN, role_of
 
 from . import evaluation, results
+from .evaluation import PARSER_KEYS
 from .benchmark_prompts import BENCHMARKS, LANGUAGES, POPE_SPLITS
-from .evaluation_runner import PARSER_KEYS
 from .models import EvaluationRun, JobState, TrainingJob
 
 
