@@ -56,6 +56,17 @@ def engine_only(items) -> tuple[float, int]:
     return time.perf_counter() - started, segments
 
 
+def _wait_until_ready(timeout: float = 120.0) -> None:
+    """Until the worker answers a ping: it has booted and its pool process is warm."""
+    from config.celery import app
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if app.control.ping(timeout=0.5):
+            return
+    raise RuntimeError(f"the Celery worker did not answer a ping within {timeout:.0f} s")
+
+
 def queued_job(dataset, n: int, round_trip: bool) -> float:
     from translation.models import Translation, TranslationJob
     from translation.services import create_job, enqueue
@@ -68,7 +79,7 @@ def queued_job(dataset, n: int, round_trip: bool) -> float:
         cwd=ROOT, env=os.environ.copy(), start_new_session=True,
     )  # fmt: skip
     try:
-        time.sleep(3)  # worker start-up is not the pipeline's cost
+        _wait_until_ready()  # worker start-up (Django, langid's model) is not the pipeline's cost
         started = time.perf_counter()
         enqueue(job)
         while TranslationJob.objects.get(pk=job.pk).state in TranslationJob.ACTIVE_STATES:
