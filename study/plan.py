@@ -57,6 +57,9 @@ class Budget:
     batch_size: int
     eval_items: int | None  # per benchmark split; None: all
     benchmarks: tuple[tuple[str, str, str], ...] = BENCHMARKS
+    # Every expected answer is a letter or a word: the miniature study caps generation at
+    # 16 tokens (the references' 128 would only make its collapsed models ramble longer).
+    max_new_tokens: int = 16
 
 
 BUDGETS: dict[str, Budget] = {

@@ -126,7 +126,7 @@ def evaluate(runner: _Runner) -> Outcome:
             run = create_evaluation_run(
                 training_job=job, benchmark=benchmark, split=split, language=language, pipeline=pipeline,
                 engine=runner.study.engine, snapshot=snapshot, dataset=runner.dataset(datasets[benchmark]),
-                limit=runner.budget.eval_items, name=name,
+                limit=runner.budget.eval_items, max_new_tokens=runner.budget.max_new_tokens, name=name,
             )  # fmt: skip
         elif runner.failed_before_this_run(run):
             run = requeue_run(run)

@@ -40,9 +40,10 @@ LETTER_SUFFIX = {language: lines[0] for language, lines in FORMAT_INSTRUCTIONS.i
 SHORT_SUFFIX = {language: lines[1] for language, lines in FORMAT_INSTRUCTIONS.items()}
 CONTEXT_LABEL = {"en": "Context: ", "fr": "Contexte : "}
 FRENCH_SUFFIX_VERSION = "fr-suffix-v1"
-# Short answers are asked for (a letter, a word or a phrase); the references cap
-# generation low for the same reason, and a long cap only slows a rambling model.
-DEFAULT_MAX_NEW_TOKENS = {"scienceqa": 16, "textvqa": 16, "pope": 16}
+# As the references generate: lmms-eval's scienceqa_img caps at 16 new tokens, its pope
+# task and LLaVA's model_vqa_loader.py (TextVQA, POPE) at 128. A model that answers with a
+# word stops at its end token long before; only a rambling one pays for the cap.
+DEFAULT_MAX_NEW_TOKENS = {"scienceqa": 16, "textvqa": 128, "pope": 128}
 
 
 @dataclass(frozen=True)
