@@ -26,6 +26,7 @@ from audit.export.build import create_rule, request_snapshot
 from audit.models import Campaign, Dataset, FilterRule, Snapshot
 from audit.roles import ADMIN, ANNOTATOR
 from audit.world_datasets import import_world
+from training.jobs import recover_stalled_jobs
 from translation.models import TranslationJob
 from translation.services import create_job as create_translation_job
 from translation.services import enqueue as enqueue_translation
@@ -76,6 +77,7 @@ def advance(study: Study) -> bool:
     if study.state == Study.State.QUEUED:
         study.state, study.started_at = Study.State.RUNNING, now
     study.heartbeat_at = now
+    recover_stalled_jobs()  # a job whose worker died mid-study is requeued, not waited on forever
     runner = _Runner(study)
     try:
         for step in plan.STEPS:
