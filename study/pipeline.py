@@ -11,11 +11,10 @@ failed job is requeued rather than duplicated.
 
 from __future__ import annotations
 
-import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -84,10 +83,11 @@ def advance(study: Study) -> bool:
             if study.steps.get(step, {}).get("state") == "done":
                 continue
             study.step = step
-            started = time.perf_counter()
+            entry = study.steps.setdefault(step, {})
+            started = datetime.fromisoformat(entry.setdefault("started", timezone.now().isoformat()))
             outcome = runner.STEP_FUNCTIONS[step](runner)
-            entry = study.steps.setdefault(step, {"seconds": 0.0})
-            entry["seconds"] = round(entry.get("seconds", 0.0) + time.perf_counter() - started, 1)
+            # Wall time since the step began, its jobs' time included (not only this task's).
+            entry["seconds"] = round((timezone.now() - started).total_seconds(), 1)
             entry.update(state="done" if outcome.done else "running", detail=outcome.detail)
             if not outcome.done:
                 study.save()
