@@ -7,13 +7,13 @@ it has) every 2 s while the job is queued or running.
 
 from __future__ import annotations
 
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from audit.access import READERS, require_role
+from audit.job_actions import apply_job_action
 from audit.roles import ADMIN, role_of
 
 from . import jobs
@@ -74,12 +74,6 @@ def job_loss(request: HttpRequest, job_id: int) -> JsonResponse:
 def job_action(request: HttpRequest, job_id: int, action: str) -> HttpResponse:
     require_role(request.user, ADMIN)
     job = get_object_or_404(TrainingJob, pk=job_id)
-    if action == "cancel":
-        if not jobs.cancel(job):
-            messages.error(request, f"Job {job.pk} is {job.state}; only queued or running jobs can be cancelled.")
-    else:
-        try:
-            jobs.requeue(job)
-        except jobs.JobValidationError as error:
-            messages.error(request, error.message)
+    apply_job_action(request, job, action, cancel=jobs.cancel, requeue=jobs.requeue,
+                     refusals=(jobs.JobValidationError,), noun="job")  # fmt: skip
     return redirect("training:job", job_id=job.pk)

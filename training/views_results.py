@@ -10,13 +10,13 @@ import csv
 import json
 from typing import Any
 
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from audit.access import READERS, require_role
+from audit.job_actions import apply_job_action
 from audit.roles import ADMIN, role_of
 
 from . import evaluation, results
@@ -97,14 +97,8 @@ def evaluation_detail(request: HttpRequest, run_id: int) -> HttpResponse:
 def evaluation_action(request: HttpRequest, run_id: int, action: str) -> HttpResponse:
     require_role(request.user, ADMIN)
     run = get_object_or_404(EvaluationRun, pk=run_id)
-    if action == "cancel":
-        if not evaluation.cancel(run):
-            messages.error(request, f"Run {run.pk} is {run.state}; only queued or running runs can be cancelled.")
-    else:
-        try:
-            evaluation.requeue(run)
-        except evaluation.EvaluationError as exc:
-            messages.error(request, exc.message)
+    apply_job_action(request, run, action, cancel=evaluation.cancel, requeue=evaluation.requeue,
+                     refusals=(evaluation.EvaluationError,), noun="run")  # fmt: skip
     return redirect("training:evaluation", run_id=run.pk)
 
 

@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from audit.access import READERS, require_role
+from audit.job_actions import apply_job_action
 from audit.models import Dataset
 from audit.roles import ADMIN, role_of
 
@@ -66,12 +67,6 @@ def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
 def job_action(request: HttpRequest, job_id: int, action: str) -> HttpResponse:
     require_role(request.user, ADMIN)
     job = get_object_or_404(TranslationJob, pk=job_id)
-    if action == "cancel":
-        if not services.cancel(job):
-            messages.error(request, f"Job {job.pk} is {job.state}; only queued or running jobs can be cancelled.")
-    else:
-        try:
-            services.requeue(job)
-        except services.JobError as exc:
-            messages.error(request, str(exc))
+    apply_job_action(request, job, action, cancel=services.cancel, requeue=services.requeue,
+                     refusals=(services.JobError,), noun="job")  # fmt: skip
     return redirect("translation:job", job_id=job.pk)

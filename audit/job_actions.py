@@ -1,0 +1,31 @@
+"""The Cancel and Requeue buttons of every job page (translation jobs, training jobs,
+evaluation runs): one set of rules and messages, each app passing its own services."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpRequest
+
+
+def apply_job_action(
+    request: HttpRequest,
+    job: Any,
+    action: str,
+    *,
+    cancel: Callable[[Any], bool],
+    requeue: Callable[[Any], Any],
+    refusals: tuple[type[Exception], ...],
+    noun: str,
+) -> None:
+    """Cancel a queued or running job, or requeue a stopped one; a refusal becomes a message."""
+    if action == "cancel":
+        if not cancel(job):
+            messages.error(request, f"{noun.capitalize()} {job.pk} is {job.state}; only queued or running {noun}s can be cancelled.")
+        return
+    try:
+        requeue(job)
+    except refusals as exc:
+        messages.error(request, getattr(exc, "message", str(exc)))
