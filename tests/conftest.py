@@ -115,3 +115,19 @@ def model_root(tiny_model_root: Path, settings, tmp_path) -> Path:
     settings.MODEL_ROOT = root
     settings.EXPORT_ROOT = tmp_path / "exports"
     return root
+
+
+CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking"]
+
+
+@pytest.fixture
+def browser_page(monkeypatch):
+    """A page in Debian's chromium (never `playwright install`), headless, downloads allowed."""
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the test's own ORM reads are still synchronous.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        yield browser.new_page(viewport={"width": 1400, "height": 900}, accept_downloads=True)
+        browser.close()

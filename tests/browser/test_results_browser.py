@@ -12,20 +12,6 @@ from training.evaluation_runner import run_evaluation
 from training.models import LossPoint
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking"]
-
-
-@pytest.fixture
-def browser_page(monkeypatch):
-    from playwright.sync_api import sync_playwright
-
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield browser.new_page(viewport={"width": 1400, "height": 900}, accept_downloads=True)
-        browser.close()
-
-
 def test_reviewer_compares_variants_and_downloads_the_csv(small_world, model_root, settings, live_server, browser_page):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     import_benchmarks(small_world, "pope", "scienceqa")

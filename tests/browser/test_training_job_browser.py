@@ -10,20 +10,6 @@ from jobs_world import english_dataset
 from training.jobs import create_training_job, run_job
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking"]
-
-
-@pytest.fixture
-def browser_page(monkeypatch):
-    from playwright.sync_api import sync_playwright
-
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield browser.new_page(viewport={"width": 1280, "height": 900})
-        browser.close()
-
-
 def test_finished_job_page_draws_the_loss_curve(tmp_path, settings, live_server, browser_page):
     settings.MODEL_ROOT = tmp_path / "models"
     settings.TRAINING_THREADS = 1

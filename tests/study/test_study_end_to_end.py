@@ -15,7 +15,6 @@ from study.pipeline import start_study
 from training.models import EvaluationRun, TrainingJob
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
-CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking"]
 
 
 @pytest.fixture
@@ -32,7 +31,7 @@ def roots(tmp_path, settings):
 
 
 def test_small_study_runs_end_to_end_and_the_page_shows_every_variant(roots, celery_worker_factory, wait_for,
-                                                                     live_server, monkeypatch):
+                                                                     live_server, browser_page):
     create_user("ann", role=ANNOTATOR, password="pw-ann-123")
     create_user("bea", role=ANNOTATOR, password="pw-bea-123")
     create_user("root", role=ADMIN, password="pw-root-123")
@@ -66,22 +65,14 @@ def test_small_study_runs_end_to_end_and_the_page_shows_every_variant(roots, cel
     again = start_study(world_size="small")
     assert again.state == Study.State.DONE and TrainingJob.objects.count() == 10
 
-    from playwright.sync_api import sync_playwright
-
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 900})
-        page.goto(live_server.url + "/accounts/login/")
-        page.fill("#id_username", "root")
-        page.fill("#id_password", "pw-root-123")
-        page.click("button[type=submit]")
-        page.wait_for_url(live_server.url + "/")
-        page.goto(f"{live_server.url}/study/{study.name}/")
-        assert page.inner_text("[data-testid=study-state]") == "done"
-        rows = page.eval_on_selector_all("[data-testid=study-table] tbody tr", "rows => rows.map(r => r.dataset.row)")
-        expected = {"english_base", "translation_only"} | {
-            f"{v}-{r}" for v in plan.VARIANTS for r in plan.RULES
-        }
-        assert set(rows) == expected
-        browser.close()
+    page = browser_page
+    page.goto(live_server.url + "/accounts/login/")
+    page.fill("#id_username", "root")
+    page.fill("#id_password", "pw-root-123")
+    page.click("button[type=submit]")
+    page.wait_for_url(live_server.url + "/")
+    page.goto(f"{live_server.url}/study/{study.name}/")
+    assert page.inner_text("[data-testid=study-state]") == "done"
+    rows = page.eval_on_selector_all("[data-testid=study-table] tbody tr", "rows => rows.map(r => r.dataset.row)")
+    expected = {"english_base", "translation_only"} | {f"{v}-{r}" for v in plan.VARIANTS for r in plan.RULES}
+    assert set(rows) == expected
