@@ -37,7 +37,7 @@ from training.generate import generate_answers  # noqa: E402
 from training.loop import Callbacks, run_stage  # noqa: E402
 from training.metrics import score_files  # noqa: E402
 from training.presets import build_tiny  # noqa: E402
-from training.recipes import template  # noqa: E402
+from training.recipes import PARTS, template  # noqa: E402
 from world.generator import generate_world  # noqa: E402
 
 HELD_OUT_IMAGES = 300  # the last train images: kept out of training, used for instruct accuracy
@@ -48,7 +48,8 @@ def split_training_files(world: Path, out: Path) -> dict[str, Path]:
     """Training copies of captions and instruct without the held-out images, and the held-out QA."""
     captions = json.loads((world / "llava" / "blip_laion_cc_sbu_558k.json").read_text())
     instruct = json.loads((world / "llava" / "llava_instruct.json").read_text())
-    held = set(sorted({r["image"] for r in instruct})[-HELD_OUT_IMAGES:])
+    images = sorted({r["image"] for r in instruct})
+    held = set(images[-min(HELD_OUT_IMAGES, len(images) // 4) :])  # a quarter at most (small worlds)
     files = {
         "en_pretrain": [r for r in captions if r["image"] not in held],
         "en_finetune": [r for r in instruct if r["image"] not in held],
@@ -121,7 +122,7 @@ def evaluate(model, processor, world: Path, held_out: Path, train_instruct: Path
     by_task: dict[str, list[tuple[bool, bool, bool]]] = defaultdict(list)
     for record, answer, blind_answer in zip(held, predicted, blind):
         task, truth = record["id"].split("-")[0], record["conversations"][1]["value"].lower()
-        top = majority[task].most_common(1)[0][0]
+        top = majority[task].most_common(1)[0][0] if majority[task] else None
         by_task[task].append((answer.lower() == truth, blind_answer.lower() == truth, top == truth))
     results["instruct_held_out"] = {
         task: {
@@ -141,6 +142,15 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--pretrain-steps", type=int, default=450)
     parser.add_argument("--finetune-steps", type=int, default=400)
+    parser.add_argument("--pretrain-batch", type=int, help="samples per pretraining step (default: the template's)")
+    parser.add_argument("--finetune-batch", type=int, help="samples per finetuning step (default: the template's)")
+    parser.add_argument("--lr", type=float, help="one learning rate for every trained part (default: the template's)")
+    parser.add_argument("--no-group-by-length", action="store_true", help="plain shuffled batches")
+    parser.add_argument("--no-french", action="store_true", help="tokenizer without apertium's French sample")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--finetune-tasks", help="diagnostic: finetune only on these instruct tasks (id prefixes, comma-separated)")
+    parser.add_argument("--no-replay", action="store_true", help="finetune without replaying the captions")
+    parser.add_argument("--vision-lr", type=float, help="learning rate of the vision tower alone")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "train_bench.json")
     args = parser.parse_args()
     hf_logging.disable_progress_bar()
@@ -149,17 +159,34 @@ def main() -> None:
     if not args.world:
         generate_world(world, seed=0, size="full")
     files = split_training_files(world, scratch)
-    model, processor = build_tiny(world / "corpus" / "english.txt")
+    if args.finetune_tasks:
+        keep = tuple(f"{task}-" for task in args.finetune_tasks.split(","))
+        kept = [r for r in json.loads(files["en_finetune"].read_text()) if r["id"].startswith(keep)]
+        files["en_finetune"].write_text(json.dumps(kept))
+    model, processor = build_tiny(world / "corpus" / "english.txt", seed=args.seed, french=not args.no_french)
     steps = {"pretrain": args.pretrain_steps, "finetune": args.finetune_steps}
-    report: dict = {"threads": args.threads, "stages": {}}
+    batches = {"pretrain": args.pretrain_batch, "finetune": args.finetune_batch}
+    report: dict = {"threads": args.threads, "args": {k: str(v) for k, v in vars(args).items()}, "stages": {}}
     started = time.perf_counter()
     for stage in template("english_base", "tiny"):
         stage_started = time.perf_counter()
+        logs = Callbacks(on_log=lambda s, loss, lr: print(f"  step {s:4d} loss {loss:.3f} lr {lr:.1e}", flush=True))
+        changes: dict = {"max_steps": steps[stage.name], "seed": args.seed}
+        if batches[stage.name]:
+            changes["batch_size"] = batches[stage.name]
+        if args.no_replay and stage.name == "finetune":
+            changes["data"] = ("en_finetune",)
+        if args.no_group_by_length:
+            changes["group_by_length"] = False
+        if args.lr:
+            changes.update({part: dataclasses.replace(getattr(stage, part), lr=args.lr)
+                            for part in PARTS if getattr(stage, part).trains})
+        if args.vision_lr:
+            changes["vision_tower"] = dataclasses.replace(stage.vision_tower, lr=args.vision_lr)
+        stage = dataclasses.replace(stage, **changes)
         dataset = ConversationDataset.combine(
             [ConversationDataset.from_json(files[role], world / "images") for role in stage.data]
         )
-        logs = Callbacks(on_log=lambda s, loss, lr: print(f"  step {s:4d} loss {loss:.3f} lr {lr:.1e}", flush=True))
-        stage = dataclasses.replace(stage, max_steps=steps[stage.name])
         result = run_stage(model, processor, stage, dataset, scratch / stage.name, callbacks=logs,
                            log_every=50, num_threads=args.threads, checkpoint_at_end=False)
         model = result.model

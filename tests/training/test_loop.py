@@ -111,3 +111,19 @@ def test_batch_order_covers_each_epoch_once_and_repeats_with_the_seed() -> None:
     assert [BatchOrder(lengths, 4, 3)(i) for i in range(5)] == [order(i) for i in range(5)]
     spread = [max(lengths[i] for i in order(k)) - min(lengths[i] for i in order(k)) for k in range(order.per_epoch)]
     assert sum(spread) / len(spread) < 40  # grouped by length: far below random batches' ~70
+
+
+@pytest.mark.parametrize("lora", [False, True])
+def test_answer_loss_equals_the_models_own_loss(tiny, instruct, lora) -> None:
+    """The loop projects only learned positions to the vocabulary; the value must not change."""
+    from peft import LoraConfig, get_peft_model
+
+    from training.data import ConversationCollator
+    from training.loop import answer_loss
+    from training.recipes import LANGUAGE_MODEL_LINEAR
+
+    model, processor = tiny
+    if lora:
+        model = get_peft_model(model, LoraConfig(r=4, lora_alpha=8, target_modules=LANGUAGE_MODEL_LINEAR))
+    batch = ConversationCollator(processor, instruct.image_root)([instruct[i] for i in range(6)])
+    assert torch.allclose(answer_loss(model, batch), model(**batch).loss, atol=1e-5)
