@@ -87,7 +87,9 @@ def _edits(spec: RuleSpec, text: bool) -> tuple[str, str]:
     return final_turns, post_edit
 
 
-def candidate_sql(spec: RuleSpec, *, with_meta: bool, ordered: bool = True, first_rows: bool = False) -> tuple[str, list[Any]]:
+def candidate_sql(
+    spec: RuleSpec, *, with_meta: bool, ordered: bool = True, first_rows: bool = False
+) -> tuple[str, list[Any]]:
     """Every translation in the rule's scope with its latest non-control final grade.
 
     `first_rows` (unordered, PostgreSQL): the first rows come at once, the whole scan costs more."""
