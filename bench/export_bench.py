@@ -7,6 +7,9 @@ In one run and on one database:
   3. the snapshot build (audit.export.build.run_build, as the Celery task runs it);
   4. the download over HTTP from gunicorn (1 sync worker) on 127.0.0.1, token auth,
      with the worker's resident memory sampled every 50 ms while it serves.
+CPU per item (robust to a loaded machine): this process's during the build, and the
+build connection's PostgreSQL backend with its parallel workers (read from /proc, so only
+when PostgreSQL runs on this machine). The load average is printed before and after.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/relecture_bench_export python bench/export_bench.py
 """
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -109,6 +113,50 @@ def copy_baseline(spec) -> tuple[float, int, int]:
     return time.perf_counter() - started, rows, size
 
 
+def _cpu_seconds(pid: int) -> float | None:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class BuildCpu:
+    """CPU seconds while the block runs: this process, and the PostgreSQL backend of Django's
+    connection plus the parallel workers it starts (sampled every 20 ms: they exit with their query)."""
+
+    def __enter__(self) -> BuildCpu:
+        from django.db import connection
+
+        connection.ensure_connection()
+        self.backend = connection.connection.info.backend_pid
+        self.workers: dict[int, float] = {}
+        self.done = threading.Event()
+        self.sampler = threading.Thread(target=self._sample)
+        self.sampler.start()
+        self._own = resource.getrusage(resource.RUSAGE_SELF)
+        self._db = _cpu_seconds(self.backend)
+        return self
+
+    def _sample(self) -> None:
+        marker = f"parallel worker for PID {self.backend}".encode()
+        while not self.done.wait(0.02):
+            for name in os.listdir("/proc"):
+                try:
+                    if name.isdigit() and marker in Path(f"/proc/{name}/cmdline").read_bytes():
+                        self.workers[int(name)] = _cpu_seconds(int(name)) or self.workers.get(int(name), 0.0)
+                except OSError:
+                    continue
+
+    def __exit__(self, *exc) -> None:
+        me = resource.getrusage(resource.RUSAGE_SELF)
+        self.own = me.ru_utime + me.ru_stime - self._own.ru_utime - self._own.ru_stime
+        end = _cpu_seconds(self.backend)
+        self.done.set()
+        self.sampler.join()
+        self.db = None if self._db is None or end is None else end - self._db + sum(self.workers.values())
+
+
 def rss_kib(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -147,9 +195,11 @@ def main() -> None:
     copy_seconds, copy_rows, copy_bytes = copy_baseline(rule_spec(rule))
     print(f"COPY: {copy_rows} rows, {copy_bytes / 1e6:.0f} MB in {copy_seconds:.2f} s", flush=True)
 
+    load_before = Path("/proc/loadavg").read_text().strip()
     started = time.perf_counter()
-    snapshot, _ = request_snapshot(rule, "llava", enqueue=False)
-    snapshot = run_build(snapshot.pk)
+    with BuildCpu() as cpu:
+        snapshot, _ = request_snapshot(rule, "llava", enqueue=False)
+        snapshot = run_build(snapshot.pk)
     build_seconds = time.perf_counter() - started
     assert snapshot.state == "done", snapshot.message
     print(f"build: {snapshot.item_count} items, {snapshot.size_bytes / 1e6:.0f} MB in {build_seconds:.2f} s", flush=True)
@@ -210,6 +260,10 @@ def main() -> None:
     print(f"| build + download (target >= 50,000 items/s) | {total:.2f} s = {snapshot.item_count / total:,.0f} items/s |")
     print(f"| ratio to COPY (target >= 0.3) | {(snapshot.item_count / total) / (copy_rows / copy_seconds):.2f} |")
     print(f"| gunicorn worker RSS idle / peak while serving (target < 300 MB) | {max(idle.values()) / 1024:.0f} / {worker / 1024:.0f} MB |")
+    per_item = 1e6 / snapshot.item_count
+    db = f"{cpu.db:.2f} s = {cpu.db * per_item:.1f} µs/item" if cpu.db is not None else "not on this machine"
+    print(f"| build CPU: this process / PostgreSQL (backend + parallel workers) | {cpu.own:.2f} s = {cpu.own * per_item:.1f} µs/item / {db} |")
+    print(f"| load average before the build / after the download | {load_before} / {Path('/proc/loadavg').read_text().strip()} |")
 
 
 if __name__ == "__main__":

@@ -40,6 +40,19 @@ SOURCE = """
     JOIN audit_dataset d ON d.id = i.dataset_id
     LEFT JOIN fg ON fg.tid = t.id AND fg.rn = 1"""
 ORDER = " ORDER BY d.name, i.source_index, t.id"
+# The same latest final grade, looked up per row (PostgreSQL): FINAL_GRADES sorts every
+# final grade before the first row comes out (over a second on 558,128), this yields rows
+# at once, for a question that the first kept row answers (selects_any).
+FINAL_GRADE_PER_ROW = """
+    FROM translation_translation t
+    JOIN audit_item i ON i.id = t.item_id
+    JOIN audit_dataset d ON d.id = i.dataset_id
+    LEFT JOIN LATERAL (
+        SELECT f.grade, f.source, f.final_turns, f.entry_id
+        FROM audit_finalgrade f JOIN audit_entry e ON e.id = f.entry_id
+        WHERE e.translation_id = t.id AND e.is_control = %s
+        ORDER BY f.decided_at DESC, f.id DESC LIMIT 1
+    ) fg ON TRUE"""
 
 
 def _text(column: str) -> str:
@@ -74,26 +87,32 @@ def _edits(spec: RuleSpec, text: bool) -> tuple[str, str]:
     return final_turns, post_edit
 
 
-def candidate_sql(spec: RuleSpec, *, with_meta: bool, ordered: bool = True) -> tuple[str, list[Any]]:
-    """Every translation in the rule's scope with its latest non-control final grade."""
+def candidate_sql(
+    spec: RuleSpec, *, with_meta: bool, ordered: bool = True, first_rows: bool = False
+) -> tuple[str, list[Any]]:
+    """Every translation in the rule's scope with its latest non-control final grade.
+
+    `first_rows` (unordered, PostgreSQL): the first rows come at once, the whole scan costs more."""
     where, params = _scope(spec)
     meta = f"{_text('i.meta')}, {_text('t.meta')}" if with_meta else "'', ''"
     final_turns, post_edit = _edits(spec, text=True)
+    per_row = first_rows and not ordered and connection.vendor == "postgresql"
     sql = f"""
-        WITH {FINAL_GRADES}
+        {"" if per_row else f"WITH {FINAL_GRADES}"}
         SELECT t.id, t.item_id, d.name, i.external_id, i.image, i.task_type, i.split, {_text('t.turns')}, {meta},
                t.engine, t.model, t.prompt_version, t.suggested_grade, fg.grade, fg.source, {final_turns}, {post_edit}
-        {SOURCE}
+        {FINAL_GRADE_PER_ROW if per_row else SOURCE}
         WHERE {where}
     """
     return (sql + ORDER if ordered else sql), params
 
 
-def candidates(spec: RuleSpec, *, with_meta: bool, ordered: bool = True, batch: int = 5000) -> Iterator[Candidate]:
+def candidates(spec: RuleSpec, *, with_meta: bool, ordered: bool = True, first_rows: bool = False,
+               batch: int = 5000) -> Iterator[Candidate]:  # fmt: skip
     """Stream the candidate rows; on PostgreSQL through a server-side cursor (constant memory).
 
     Must run inside a transaction on PostgreSQL (named cursors live in one)."""
-    sql, params = candidate_sql(spec, with_meta=with_meta, ordered=ordered)
+    sql, params = candidate_sql(spec, with_meta=with_meta, ordered=ordered, first_rows=first_rows)
     if connection.vendor == "postgresql":
         connection.ensure_connection()
         with connection.connection.cursor(name="export_candidates") as cursor:
@@ -113,7 +132,7 @@ def selects_any(spec: RuleSpec) -> tuple[bool, int]:
     """(whether the rule keeps at least one translation, candidates looked at)."""
     seen = 0
     with transaction.atomic():
-        rows = candidates(spec, with_meta=False, ordered=False, batch=500)
+        rows = candidates(spec, with_meta=False, ordered=False, first_rows=True, batch=500)
         try:
             for row in rows:
                 seen += 1
@@ -136,42 +155,69 @@ DELIMITER, QUOTE = b"\x1f", b"\x1e"
 FAST_FORMATS = ("llava", "jsonl")
 
 
-def _turns_columns() -> str:
-    """ok (a question and an answer that llava_turns would return unchanged), conv (them as
-    orjson writes them), answer (the gpt value as JSON, for the balance report).
+def _steps(rows: str, *steps: str) -> str:
+    """WITH entries: `step0` holds `rows`, each next step adds its columns to the rows of the
+    one before (and may use the columns before it); the last one is `step{len(steps)}`.
 
-    Only two-turn conversations (nearly every record) take this path; no set-returning
-    function per row, which would cost more than the whole Python loop it saves."""
-    is_pair = "CASE WHEN jsonb_typeof(c.turns) = 'array' THEN jsonb_array_length(c.turns) = 2 ELSE false END"
-    return f"""
-        COALESCE(CASE WHEN k.kept IS NOT NULL AND {is_pair} THEN
-            c.turns->0->>'from' = 'human' AND c.turns->1->>'from' = 'gpt'
-            AND jsonb_typeof(c.turns->0->'value') = 'string' AND jsonb_typeof(c.turns->1->'value') = 'string'
-            AND strpos(v.a, '<image>') = 0
-            AND CASE WHEN c.image <> ''
-                     THEN left(v.q, 8) = E'<image>\\n' AND strpos(substr(v.q, 9), '<image>') = 0
-                          AND substr(v.q, 9) = btrim(substr(v.q, 9), %s)
-                     ELSE strpos(v.q, '<image>') = 0 END
-        END, false) AS ok,
-        '[{{"from":"human","value":' || to_json(v.q)::text || '}},{{"from":"gpt","value":' || to_json(v.a)::text
-            || '}}]' AS conv,
-        to_json(v.a)::text AS answers"""
+    A step is a subquery PostgreSQL may not fold into the next (OFFSET 0): folded, every
+    mention of a column is a copy of its expression, evaluated again (the record was built
+    four times per row, `turns->0->>'value'` taken seven times); one projection per step
+    costs far less. Each entry is read once, so it is not materialized: rows stream through
+    in the order of `rows`. Parameters follow the text: `rows`, then each step's in turn."""
+    entries = [f"step0 AS {rows}"]
+    for n, columns in enumerate(steps, start=1):
+        entries.append(f"step{n} AS (SELECT r.*, {columns} FROM step{n - 1} r OFFSET 0)")
+    return ",\n        ".join(entries)
+
+
+def _decide(spec: RuleSpec) -> str:
+    """rules.decide: the kept source, NULL for a row the rule drops. Parameters: allowed twice."""
+    agreement = "TRUE" if spec.require_agreement else "FALSE"
+    automatic = "TRUE" if spec.unaudited == "automatic" else "FALSE"
+    return f"""CASE
+            WHEN r.final_grade IS NOT NULL THEN CASE
+                WHEN {agreement} AND r.final_source <> 'consensus' THEN NULL
+                WHEN r.final_grade = ANY(%s) THEN r.final_source END
+            WHEN {automatic} AND r.suggested_grade = ANY(%s) THEN 'automatic' END AS kept"""
+
+
+# Only kept two-turn conversations (nearly every record) may take the fast path: their two
+# turns, else NULL. No set-returning function per row: it would cost more than the Python
+# loop it saves.
+_PAIR = """CASE WHEN r.kept IS NOT NULL AND jsonb_typeof(r.turns) = 'array' AND jsonb_array_length(r.turns) = 2
+            THEN r.turns->0 END AS human,
+        CASE WHEN r.kept IS NOT NULL AND jsonb_typeof(r.turns) = 'array' AND jsonb_array_length(r.turns) = 2
+            THEN r.turns->1 END AS gpt"""
+_TEXTS = """r.human->>'value' AS q, r.gpt->>'value' AS a,
+        r.human->>'from' = 'human' AND r.gpt->>'from' = 'gpt' AND jsonb_typeof(r.human->'value') = 'string'
+            AND jsonb_typeof(r.gpt->'value') = 'string' AS roles"""
+# fast: a question and an answer that llava_turns would return unchanged, and no post-edit.
+_FAST = """COALESCE(r.roles AND strpos(r.a, '<image>') = 0
+            AND CASE WHEN r.image <> ''
+                     THEN left(r.q, 8) = E'<image>\\n' AND strpos(substr(r.q, 9), '<image>') = 0
+                          AND substr(r.q, 9) = btrim(substr(r.q, 9), %s)
+                     ELSE strpos(r.q, '<image>') = 0 END, false)
+        AND (r.final_turns IS NULL OR r.final_turns IN ('null', '[]'))
+        AND (r.post_edit IS NULL OR r.post_edit IN ('null', '[]')) AS fast"""
+# the gpt turn's value as JSON: in the record, and for the balance report
+_ANSWER = "CASE WHEN r.fast THEN to_json(r.a)::text END AS answer"
 
 
 def _record(format: str) -> str:
     """The record's bytes as orjson.dumps writes formats.llava_record / JsonlWriter's dict."""
-    record = """'{"id":' || to_json(c.external_id)::text
-        || CASE WHEN c.image <> '' THEN ',"image":' || to_json(c.image)::text ELSE '' END
-        || ',"conversations":' || tt.conv"""
+    record = """'{"id":' || to_json(r.external_id)::text
+        || CASE WHEN r.image <> '' THEN ',"image":' || to_json(r.image)::text ELSE '' END
+        || ',"conversations":[{"from":"human","value":' || to_json(r.q)::text
+        || '},{"from":"gpt","value":' || r.answer || '}]'"""
     if format == "jsonl":
-        record += """ || ',"dataset":' || to_json(c.dataset)::text || ',"task_type":' || to_json(c.task_type)::text
-        || ',"split":' || to_json(c.split)::text
-        || ',"audit":{"grade":' || to_json(COALESCE(c.final_grade, c.suggested_grade))::text
-        || ',"grade_source":' || to_json(k.kept)::text || ',"automatic":' || (k.kept = 'automatic')::text
-        || ',"post_edited":false,"engine":' || to_json(c.engine)::text || ',"model":' || to_json(c.model)::text
-        || ',"prompt_version":' || to_json(c.prompt_version)::text || ',"translation_id":' || c.tid::text
+        record += """ || ',"dataset":' || to_json(r.dataset)::text || ',"task_type":' || to_json(r.task_type)::text
+        || ',"split":' || to_json(r.split)::text
+        || ',"audit":{"grade":' || to_json(COALESCE(r.final_grade, r.suggested_grade))::text
+        || ',"grade_source":' || to_json(r.kept)::text || ',"automatic":' || (r.kept = 'automatic')::text
+        || ',"post_edited":false,"engine":' || to_json(r.engine)::text || ',"model":' || to_json(r.model)::text
+        || ',"prompt_version":' || to_json(r.prompt_version)::text || ',"translation_id":' || r.tid::text
         || ',"rule":' || to_json(%s::text)::text || '}'"""
-    return record + " || '}'"
+    return f"CASE WHEN r.fast THEN {record} || '}}' END AS record"
 
 
 def record_sql(spec: RuleSpec, format: str, rule_digest: str) -> tuple[str, list[Any]]:
@@ -180,27 +226,8 @@ def record_sql(spec: RuleSpec, format: str, rule_digest: str) -> tuple[str, list
     where, scope_params = _scope(spec)
     final_turns, post_edit = _edits(spec, text=False)
     allowed = sorted(ALLOWED[spec.min_grade])
-    agreement = "TRUE" if spec.require_agreement else "FALSE"
-    automatic = "TRUE" if spec.unaudited == "automatic" else "FALSE"
     fast = format in FAST_FORMATS
-    unedited = "(c.final_turns IS NULL OR c.final_turns IN ('null', '[]')) AND (c.post_edit IS NULL OR c.post_edit IN ('null', '[]'))"
-    record = f"CASE WHEN k.kept IS NOT NULL AND tt.ok AND {unedited} THEN {_record(format)} END" if fast else "NULL"
-    sql = f"""
-        WITH {FINAL_GRADES}
-        SELECT c.item_id, c.tid, to_json(c.task_type)::text, to_json(k.kept)::text,
-               to_json(COALESCE(c.final_grade, c.suggested_grade))::text, r.record,
-               CASE WHEN k.kept IS NOT NULL AND r.record IS NULL THEN json_build_array(
-                   c.tid, c.item_id, c.dataset, c.external_id, c.image, c.task_type, c.split, c.turns::text,
-                   c.item_meta::text, c.translation_meta::text, c.engine, c.model, c.prompt_version,
-                   c.suggested_grade, c.final_grade, c.final_source, c.final_turns::text, c.post_edit::text)::text END,
-               CASE WHEN r.record IS NOT NULL THEN tt.answers END,
-               CASE WHEN r.record IS NOT NULL AND c.task_type = 'scienceqa' THEN
-                   CASE jsonb_typeof(c.item_meta->'answer')
-                       WHEN 'number' THEN CASE WHEN (c.item_meta->>'answer') ~ '^[0-9]$'
-                                               THEN substr('ABCDEFGHIJ', (c.item_meta->>'answer')::int + 1, 1) END
-                       WHEN 'boolean' THEN CASE WHEN (c.item_meta->'answer')::text = 'true' THEN 'B' ELSE 'A' END
-                   END END
-        FROM (  -- sorted before the records are made: the sort holds narrow rows, the records stream out
+    sorted_rows = f"""(  -- sorted before the records are made: the sort holds narrow rows, the records stream out
             SELECT t.id AS tid, t.item_id, d.name AS dataset, i.external_id, i.image, i.task_type, i.split,
                    i.source_index, t.turns, i.meta AS item_meta, t.meta AS translation_meta, t.engine, t.model,
                    t.prompt_version, t.suggested_grade, fg.grade AS final_grade, fg.source AS final_source,
@@ -208,21 +235,36 @@ def record_sql(spec: RuleSpec, format: str, rule_digest: str) -> tuple[str, list
             {SOURCE}
             WHERE {where}
             {ORDER}
-        ) c
-        CROSS JOIN LATERAL (SELECT CASE  -- rules.decide
-            WHEN c.final_grade IS NOT NULL THEN CASE
-                WHEN {agreement} AND c.final_source <> 'consensus' THEN NULL
-                WHEN c.final_grade = ANY(%s) THEN c.final_source END
-            WHEN {automatic} AND c.suggested_grade = ANY(%s) THEN 'automatic' END AS kept) k
-        CROSS JOIN LATERAL (SELECT c.turns->0->>'value' AS q, c.turns->1->>'value' AS a) v
-        CROSS JOIN LATERAL (SELECT {_turns_columns()}) tt
-        CROSS JOIN LATERAL (SELECT {record} AS record) r
+        )"""
+    if fast:
+        steps = [_decide(spec), _PAIR, _TEXTS, _FAST, _ANSWER, _record(format)]
+    else:
+        steps = [_decide(spec), "NULL::text AS answer, NULL::text AS record"]
+    sql = f"""
+        WITH {FINAL_GRADES},
+        {_steps(sorted_rows, *steps)}
+        SELECT r.item_id, r.tid, to_json(r.task_type)::text, to_json(r.kept)::text,
+               to_json(COALESCE(r.final_grade, r.suggested_grade))::text, r.record,
+               CASE WHEN r.kept IS NOT NULL AND r.record IS NULL THEN json_build_array(
+                   r.tid, r.item_id, r.dataset, r.external_id, r.image, r.task_type, r.split, r.turns::text,
+                   r.item_meta::text, r.translation_meta::text, r.engine, r.model, r.prompt_version,
+                   r.suggested_grade, r.final_grade, r.final_source, r.final_turns::text, r.post_edit::text)::text END,
+               CASE WHEN r.record IS NOT NULL THEN r.answer END,
+               CASE WHEN r.record IS NOT NULL AND r.task_type = 'scienceqa' THEN
+                   CASE jsonb_typeof(r.item_meta->'answer')
+                       WHEN 'number' THEN CASE WHEN (r.item_meta->>'answer') ~ '^[0-9]$'
+                                               THEN substr('ABCDEFGHIJ', (r.item_meta->>'answer')::int + 1, 1) END
+                       WHEN 'boolean' THEN CASE WHEN (r.item_meta->'answer')::text = 'true' THEN 'B' ELSE 'A' END
+                   END END
+        FROM step{len(steps)} r
     """
-    # No outer ORDER BY: the laterals above have no FROM, so they only project each row of
-    # the sorted subquery, in its order. Sorting again after them would sort the records
-    # themselves: twice the memory, and a spill to disk past work_mem on big snapshots.
-    params: list[Any] = [*scope_params, allowed, allowed, _WHITESPACE]
-    if fast and format == "jsonl":
-        params.append(rule_digest)
+    # No outer ORDER BY: the steps above only project each row of the sorted subquery, in its
+    # order. Sorting again after them would sort the records themselves: twice the memory,
+    # and a spill to disk past work_mem on big snapshots.
+    params: list[Any] = [*scope_params, allowed, allowed]
+    if fast:
+        params.append(_WHITESPACE)
+        if format == "jsonl":
+            params.append(rule_digest)
     copy = f"COPY ({sql}) TO STDOUT (FORMAT csv, DELIMITER E'\\x1f', QUOTE E'\\x1e')"
     return copy, params

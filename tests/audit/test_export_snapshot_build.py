@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import timedelta
 
 import orjson
 import pytest
+from django.utils import timezone
 from export_world import build, graded_world
 
 from audit.export.build import ExportError, create_rule, request_snapshot, snapshot_path
-from audit.models import Entry, FinalGrade, Snapshot
+from audit.models import Campaign, Entry, FinalGrade, Snapshot
 
 pytestmark = pytest.mark.django_db
 
@@ -99,6 +101,24 @@ def test_a_rule_selecting_nothing_is_an_error_and_makes_no_snapshot():
     with pytest.raises(ExportError, match="none reaches min_grade=high"):
         request_snapshot(rule, "llava", enqueue=False)
     assert not Snapshot.objects.exists()
+
+
+def test_a_translation_graded_again_counts_with_its_latest_final_grade_only():
+    """The request's check that the rule selects something and the build agree on which grade counts."""
+    dataset, campaign, admin = graded_world(8, control_share=0)
+    FinalGrade.objects.update(grade="low", decided_at=timezone.now())
+    again = Campaign.objects.create(name="again", dataset=dataset, overlap=1, created_by=admin)
+    for entry in Entry.objects.filter(campaign=campaign, final__isnull=False):  # 6 of the 8
+        regraded = Entry.objects.create(campaign=again, translation=entry.translation, position=entry.position,
+                                        stratum=entry.stratum)  # fmt: skip
+        FinalGrade.objects.create(entry=regraded, grade="high", source="consensus")
+    FinalGrade.objects.filter(entry__campaign=again).update(decided_at=timezone.now() - timedelta(days=1))
+    rule = create_rule("high", {"min_grade": "high"})
+    with pytest.raises(ExportError, match="none reaches min_grade=high"):
+        request_snapshot(rule, "llava", enqueue=False)  # the "high" grades are older than the "low" ones
+    FinalGrade.objects.filter(entry__campaign=again).update(decided_at=timezone.now() + timedelta(days=1))
+    snapshot = build("high", {"min_grade": "high"})
+    assert snapshot.state == "done" and snapshot.item_count == 6
 
 
 def test_a_second_request_for_the_same_rule_gets_the_same_job():
