@@ -137,6 +137,23 @@ def make_campaign(clients: int):
     return Campaign.objects.get(pk=campaign.pk), tokens, seconds
 
 
+def analyze_if_no_autovacuum() -> bool:
+    """ANALYZE audit_assignment when the server's autovacuum is off, as autovacuum would have done.
+
+    Production analyzes it every 20,000 slot updates (migration 0006); without that the
+    statistics keep "no slot has an annotator" from the campaign's creation and the
+    held-lease read grows with the campaign (docs/performance.md).
+    """
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW autovacuum")
+        if cursor.fetchone()[0] == "on":
+            return False
+        cursor.execute("ANALYZE audit_assignment")
+    return True
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -378,6 +395,7 @@ def main() -> None:
     reused = latest_campaign(args.clients, args.seconds) if args.reuse_campaign else None
     campaign, tokens, create_seconds = reused or make_campaign(args.clients)
     print(f"campaign {campaign.name}: {campaign.size} translations, created in {create_seconds:.1f} s", flush=True)
+    analyzed = analyze_if_no_autovacuum()
     port = free_port()
     server_url = args.database_url + ("?server_side_binding=true&prepare_threshold=2" if args.prepared else "")
     server = start_gunicorn(server_url, port, args.workers, args.threads, args.server_root.resolve(), args.worker_class)
@@ -414,7 +432,8 @@ def main() -> None:
         "",
         f"`{command}`: {campaign.size:,} translations in PostgreSQL, campaign "
         f"k={campaign.overlap} with {campaign.control_share:.0%} controls "
-        f"{'reused from an earlier run' if reused else f'created in {create_seconds:.1f} s'}; gunicorn "
+        f"{'reused from an earlier run' if reused else f'created in {create_seconds:.1f} s'}"
+        f"{' (audit_assignment analyzed first: autovacuum is off)' if analyzed else ''}; gunicorn "
         f"({args.workers} {args.worker_class} workers x {args.threads} threads) on 127.0.0.1; {args.clients} client threads "
         f"(token auth, keep-alive) each looping {flow}, {pacing}; {nproc} CPU cores shared by server, database "
         f"and clients.",
