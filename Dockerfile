@@ -16,4 +16,5 @@ RUN if [ "$GPU" = "1" ]; then pip install -r requirements-gpu.txt; fi
 COPY . .
 RUN DEBUG=0 SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput
 EXPOSE 8000
-CMD ["gunicorn", "config.wsgi", "--bind", "0.0.0.0:8000", "--workers", "4"]
+# The layout docker-compose.yml uses (docs/performance.md, "Audit: gunicorn layout").
+CMD ["gunicorn", "config.wsgi", "--bind", "0.0.0.0:8000", "--worker-class", "gthread", "--workers", "2", "--threads", "6"]

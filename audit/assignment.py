@@ -169,23 +169,31 @@ def _claim_in_one_statement(campaign: Campaign, annotator: User, is_control: boo
     )  # fmt: skip
 
 
-# --- The same decision in two prepared statements, for the lean grading path --------------
+# --- The same decision in prepared statements, for the lean grading path -----------------
 # audit/grade_next.py calls lease_next_item inside its grading transaction. It follows
-# _next step by step: lock the membership (and read the held leases and the progress
-# counters in the same statement), hand back a held lease not excluded, stop at
-# MAX_HELD, else claim with CLAIM_SQL, bump the counters and read the item, all in one.
+# _next step by step: the grade's write statement has already locked the membership and
+# read its counters with the held leases (HELD_SQL, so the lock costs no round trip of
+# its own); hand back a held lease not excluded, stop at MAX_HELD, else claim with
+# CLAIM_SQL, bump the counters and read the item, all in one statement.
 
-MEMBER_SQL = """
-SELECT m.id, m.served, m.controls_served, m.control_phase, m.graded,
-       ARRAY(SELECT a.id FROM audit_assignment a
-              WHERE a.campaign_id = m.campaign_id AND a.annotator_id = m.annotator_id AND a.state = 'leased'
-                AND a.leased_until > %(now)s
-              ORDER BY a.leased_at, a.id),
-       (SELECT sum(x.graded) FROM audit_membership x WHERE x.campaign_id = m.campaign_id)
-  FROM audit_membership m
- WHERE m.campaign_id = %(campaign)s AND m.annotator_id = %(annotator)s
-   FOR UPDATE OF m
-"""
+HELD_SQL = """ARRAY(SELECT a.id FROM audit_assignment a
+              WHERE a.campaign_id = %(campaign)s AND a.annotator_id = %(annotator)s AND a.state = 'leased'
+                AND a.leased_until > %(now)s AND a.id <> %(assignment)s
+              ORDER BY a.leased_at, a.id)"""
+"""The annotator's live leases, oldest first, but for %(assignment)s: the slot being graded, which
+the same statement marks done and which its snapshot still shows leased."""
+
+
+@dataclass(frozen=True)
+class MemberRow:
+    """The locked membership, as the grading write returns it."""
+
+    id: int
+    served: int
+    controls_served: int
+    control_phase: float
+    held: list[int]
+
 
 ITEM_COLUMNS = """e.id, e.control_turns::text, t.turns::text, t.meta::text, i.conversations::text, i.meta::text,
        i.task_type, i.image <> ''"""
@@ -205,28 +213,24 @@ SELECT a.id, a.leased_until, {ITEM_COLUMNS} FROM audit_assignment a {ITEM_JOINS}
 """
 
 
-def lease_next_item(campaign: CampaignRow, annotator_id: int, exclude: set[int],
-                    now: datetime) -> tuple[dict[str, Any] | None, int, int]:  # fmt: skip
-    """The next item's payload (or None), the annotator's graded count and the campaign's, on PostgreSQL.
+def lease_next_item(campaign: CampaignRow, annotator_id: int, member: MemberRow, exclude: set[int],
+                    now: datetime) -> dict[str, Any] | None:  # fmt: skip
+    """The next item's payload, or None, on PostgreSQL.
 
-    Call inside a transaction: the membership stays locked until it ends.
+    Call inside the transaction that locked ``member`` (audit/grade_next.py's write statement).
     """
-    row = prepared.run(MEMBER_SQL, {"now": now, "campaign": campaign.id, "annotator": annotator_id}).fetchone()
-    if row is None:
-        raise NotInCampaign(f"user {annotator_id} is not an annotator of campaign {campaign.name}")
-    membership_id, served, controls_served, phase, mine, held, done = row
-    for lease in held:
+    for lease in member.held:
         if lease not in exclude:
-            return _item(prepared.run(HELD_ITEM_SQL, {"lease": lease}).fetchone()), mine, done or 0
-    if len(held) >= MAX_HELD:
-        return None, mine, done or 0
-    want_control = control_due(served, controls_served, campaign.control_share, phase)
+            return _item(prepared.run(HELD_ITEM_SQL, {"lease": lease}).fetchone())
+    if len(member.held) >= MAX_HELD:
+        return None
+    want_control = control_due(member.served, member.controls_served, campaign.control_share, member.control_phase)
     params = {"annotator": annotator_id, "now": now, "until": now + timedelta(minutes=campaign.lease_minutes),
-              "campaign": campaign.id, "membership": membership_id}  # fmt: skip
+              "campaign": campaign.id, "membership": member.id}  # fmt: skip
     item = prepared.run(CLAIM_ITEM_SQL, {**params, "is_control": want_control}).fetchone()
     if item is None and want_control:  # controls exhausted: carry on with real items
         item = prepared.run(CLAIM_ITEM_SQL, {**params, "is_control": False}).fetchone()
-    return (_item(item) if item else None), mine, done or 0
+    return _item(item) if item else None
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,13 @@
 """Grade an item and lease the next one: the grading page's hot path, in one transaction.
 
-On PostgreSQL it costs four prepared statements (audit/prepared.py):
+On PostgreSQL it costs three prepared statements (audit/prepared.py):
   1. lock the assignment and its entry, with everything the refusals need
      (membership, "already graded", the campaign, the number of turns);
   2. every write of a grade in one statement: the assessment, the slot done, the
-     annotator's counter, the history row, and the consensus (final grade or
-     adjudication queue) once all k grades are in;
-  3. and 4. the next item (audit/assignment.py, lease_next_item).
+     history row, the consensus (final grade or adjudication queue) once all k grades
+     are in, and the annotator's membership: counter bumped, row locked, returned with
+     the held leases and the progress figures that step 3 and the answer need;
+  3. the next item (audit/assignment.py, lease_next_item): a held lease, or a claim.
 The ORM path (grading.do_grade, then assignment.next_assignment) stays the reference,
 runs on SQLite, and refuses with the same statuses and words (grading.check_lease).
 Issue 4's figure (docs/performance.md) is why this exists: ~14 ORM statements and
@@ -24,7 +25,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from . import prepared
-from .assignment import CampaignRow, lease_next_item, next_assignment
+from .assignment import HELD_SQL, CampaignRow, MemberRow, lease_next_item, next_assignment
 from .grading import GradingError, check_lease, clean_grade, do_grade
 from .payloads import item_payload, load_assignment, progress, shape_progress
 
@@ -46,7 +47,7 @@ SELECT a.state, a.annotator_id, a.leased_until, a.entry_id, e.is_control,
 # grades CTE reads the grades already in (stable: the entry is locked) and adds this one.
 # Consensus is unanimity, as audit.agreement.consensus decides it on the ORM path:
 # all k grades equal -> final grade, else the adjudication queue.
-WRITE_SQL = """
+WRITE_SQL = f"""
 WITH new AS (
     INSERT INTO audit_assessment (assignment_id, entry_id, annotator_id, grade, categories, post_edit, comment,
                                   seconds, created_at)
@@ -54,8 +55,9 @@ WITH new AS (
             %(comment)s, %(seconds)s, %(now)s)
     RETURNING id),
 done AS (UPDATE audit_assignment SET state = 'done' WHERE id = %(assignment)s),
-counted AS (UPDATE audit_membership SET graded = graded + 1
-             WHERE campaign_id = %(campaign)s AND annotator_id = %(annotator)s AND NOT %(is_control)s),
+member AS (UPDATE audit_membership SET graded = graded + CASE WHEN %(is_control)s THEN 0 ELSE 1 END
+            WHERE campaign_id = %(campaign)s AND annotator_id = %(annotator)s
+        RETURNING id, served, controls_served, control_phase, graded),
 history AS (INSERT INTO audit_assessmentchange (entry_id, annotator_id, changed_by_id, action, old, new, at)
             VALUES (%(entry)s, %(annotator)s, %(annotator)s, 'grade', NULL, %(snapshot)s::jsonb, %(now)s)),
 verdict AS (SELECT count(*) AS n, count(DISTINCT g.grade) AS kinds, min(g.grade) AS grade
@@ -70,12 +72,11 @@ final AS (INSERT INTO audit_finalgrade (entry_id, grade, source, final_turns, de
 pending AS (INSERT INTO audit_pendingadjudication (entry_id, created_at)
             SELECT %(entry)s, %(now)s FROM verdict v WHERE NOT %(is_control)s AND v.n >= %(overlap)s AND v.kinds > 1
             ON CONFLICT (entry_id) DO NOTHING)
-SELECT id FROM new
-"""
-
-PROGRESS_SQL = """
-SELECT coalesce(sum(graded) FILTER (WHERE annotator_id = %(annotator)s), 0), coalesce(sum(graded), 0)
-  FROM audit_membership WHERE campaign_id = %(campaign)s
+SELECT new.id, m.id, m.served, m.controls_served, m.control_phase, m.graded,
+       m.graded + (SELECT coalesce(sum(x.graded), 0) FROM audit_membership x
+                    WHERE x.campaign_id = %(campaign)s AND x.id <> m.id),
+       {HELD_SQL}
+  FROM new LEFT JOIN member m ON true
 """
 
 
@@ -102,18 +103,20 @@ def grade_and_next(assignment_id: int, data: dict[str, Any], *, annotator: User,
         )  # fmt: skip
         values = clean_grade(data, n_turns)
         snapshot = {key: values[key] for key in ("grade", "categories", "post_edit", "comment", "seconds")}
-        assessment = prepared.run(WRITE_SQL, {
+        written = prepared.run(WRITE_SQL, {
             **params, "entry": entry_id, "campaign": campaign.id, "is_control": is_control, "overlap": campaign.overlap,
             "grade": values["grade"], "categories": orjson.dumps(values["categories"]).decode(),
             "post_edit": None if values["post_edit"] is None else orjson.dumps(values["post_edit"]).decode(),
             "comment": values["comment"], "seconds": values["seconds"], "now": now,
             "snapshot": orjson.dumps(snapshot).decode(),
-        }).fetchone()[0]  # fmt: skip
+        }).fetchone()  # fmt: skip
+        assessment, membership_id, served, controls_served, phase, mine, done, held = written
+        if membership_id is None:  # left the campaign since statement 1 checked
+            raise GradingError(403, f"you are not an annotator of campaign {campaign.name!r}")
         body: dict[str, Any] = {"assessment": assessment, "grade": values["grade"]}
         if want_next:
-            body["next"], mine, done = lease_next_item(campaign, annotator.pk, exclude, now)
-        else:
-            mine, done = prepared.run(PROGRESS_SQL, {"annotator": annotator.pk, "campaign": campaign.id}).fetchone()
+            member = MemberRow(membership_id, served, controls_served, phase, held)
+            body["next"] = lease_next_item(campaign, annotator.pk, member, exclude, now)
     body["progress"] = shape_progress(mine, done, size=campaign.size, overlap=campaign.overlap)
     return body
 

@@ -9,8 +9,8 @@ Steps (one run, one database):
      grade the server accepted (201) is in the database.
 Prints a Markdown section; --append-to docs/performance.md appends it.
 
-    python bench/audit_bench.py [--translations 1000000] [--clients 32] [--seconds 30] [--rate 150]
-                                [--workers 2 --threads 6] [--prepared] [--endpoint lean|drf] [--reuse-campaign]
+    python bench/audit_bench.py [--translations 1000000] [--clients 32] [--seconds 30] [--warmup 5] [--rate 150]
+                                [--workers 2 --threads 6] [--worker-class gthread|sync] [--prepared] [--endpoint lean|drf] [--reuse-campaign]
                                 [--server-root DIR] [--append-to docs/performance.md]
 """
 
@@ -26,6 +26,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -136,6 +137,23 @@ def make_campaign(clients: int):
     return Campaign.objects.get(pk=campaign.pk), tokens, seconds
 
 
+def analyze_if_no_autovacuum() -> bool:
+    """ANALYZE audit_assignment when the server's autovacuum is off, as autovacuum would have done.
+
+    Production analyzes it every 20,000 slot updates (migration 0006); without that the
+    statistics keep "no slot has an annotator" from the campaign's creation and the
+    held-lease read grows with the campaign (docs/performance.md).
+    """
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW autovacuum")
+        if cursor.fetchone()[0] == "on":
+            return False
+        cursor.execute("ANALYZE audit_assignment")
+    return True
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -187,12 +205,15 @@ def backends_cpu(url: str) -> float:
     return sum(_cpu_of(pid) for pid in pids)
 
 
-def start_gunicorn(url: str, port: int, workers: int, threads: int, root: Path = ROOT) -> subprocess.Popen:
+def start_gunicorn(url: str, port: int, workers: int, threads: int, root: Path = ROOT,
+                   worker_class: str = "gthread") -> subprocess.Popen:  # fmt: skip
     env = {**os.environ, "DATABASE_URL": url, "DEBUG": "0", "SECRET_KEY": "bench-only-not-secret",
            "ALLOWED_HOSTS": "127.0.0.1", "LOG_LEVEL": "WARNING", "DB_CONN_MAX_AGE": "600"}  # fmt: skip
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "config.wsgi", "-b", f"127.0.0.1:{port}", "-w", str(workers),
-         "-k", "gthread", "--threads", str(threads), "--keep-alive", "30", "--log-level", "warning"],  # fmt: skip
+         "-k", worker_class, "--keep-alive", "30", "--log-level", "warning"]
+        # gunicorn turns sync into gthread when threads > 1
+        + (["--threads", str(threads)] if worker_class == "gthread" else []),
         cwd=root, env=env,
     )
     for _ in range(100):
@@ -228,34 +249,46 @@ class Client:
 
 
 def run_clients(port: int, campaign_id: int, tokens: list[str], seconds: float, combined: bool,
-                rate: float | None = None, grade_path: str = "grade-next") -> dict:  # fmt: skip
-    """Each client loops next + grade until the deadline.
+                rate: float | None = None, grade_path: str = "grade-next", warmup: float = 0.0,
+                meter: Callable[[], tuple[float, float]] = lambda: (0.0, 0.0)) -> dict:  # fmt: skip
+    """Each client loops next + grade for ``warmup`` + ``seconds``; only the last ``seconds`` are measured.
 
     Without ``rate`` the clients never pause (closed loop): the figure is the saturation
     throughput, and by Little's law the mean latency is then clients / throughput. With
     ``rate`` (graded items/s over all clients) each client grades on a fixed schedule,
     like annotators who read before they click; a client that falls behind sends at once.
+
+    The warm-up is the server's cold start: each gunicorn thread opens its PostgreSQL
+    connection and prepares its statements on its first requests, which took 1.4-1.9 s
+    for the first request of each of 32 clients (docs/performance.md). Requests that
+    start during it are not in the latencies nor in the measured grades, and ``meter``
+    (CPU seconds of the server and of the database so far) is read when it ends; every
+    grade accepted, warm-up included, goes to the integrity checks ("accepted").
     """
     latencies: list[float] = []
+    warmup_latencies: list[float] = []
     accepted: list[int] = []
+    measured: list[int] = []
     errors: list[str] = []
     lock = threading.Lock()
-    deadline = time.perf_counter() + seconds
+    measure_from = time.perf_counter() + warmup
+    deadline = measure_from + seconds
     grades = ("high", "high", "moderate", "low")
     period = len(tokens) / rate if rate else 0.0
 
     def annotate(index: int) -> None:
         client = Client(port, tokens[index])
-        mine_lat, mine_ok, n = [], [], 0
+        mine_lat, mine_warm, mine_ok, n, mine_measured = [], [], [], 0, 0
         item = None
         due = time.perf_counter() + period * index / len(tokens)  # spread the clients' phases
         while time.perf_counter() < deadline:
             if period:
                 time.sleep(max(0.0, due - time.perf_counter()))
                 due += period
+            into = mine_lat if time.perf_counter() >= measure_from else mine_warm
             if item is None:  # "separate" flow, or the first item of the "combined" one
                 status, body, t1 = client.post(f"/api/audit/campaigns/{campaign_id}/next/", {})
-                mine_lat.append(t1)
+                into.append(t1)
                 if status != 200:
                     errors.append(f"next {status}")
                     break
@@ -264,25 +297,31 @@ def run_clients(port: int, campaign_id: int, tokens: list[str], seconds: float, 
                 f"/api/audit/assignments/{item['assignment']}/{grade_path}/",
                 {"grade": grades[(index + n) % 4], "seconds": 1.0, "next": combined},
             )
-            mine_lat.append(t2)
+            into.append(t2)
             n += 1
             item = body.get("next") if (combined and status == 201) else None
             if status == 201:
                 mine_ok.append(body["assessment"])
+                mine_measured += into is mine_lat
             else:
                 errors.append(f"grade {status} {body}")
         with lock:
             latencies.extend(mine_lat)
+            warmup_latencies.extend(mine_warm)
             accepted.extend(mine_ok)
+            measured.append(mine_measured)
 
     threads = [threading.Thread(target=annotate, args=(i,)) for i in range(len(tokens))]
-    started, cpu = time.perf_counter(), time.process_time()
     for thread in threads:
         thread.start()
+    time.sleep(max(0.0, measure_from - time.perf_counter()))
+    started, cpu, (server_cpu, database_cpu) = time.perf_counter(), time.process_time(), meter()
     for thread in threads:
         thread.join()
-    return {"elapsed": time.perf_counter() - started, "latencies": latencies, "accepted": accepted, "errors": errors,
-            "client_cpu": time.process_time() - cpu}  # fmt: skip
+    server_end, database_end = meter()
+    return {"elapsed": time.perf_counter() - started, "latencies": latencies, "warmup_latencies": warmup_latencies,
+            "accepted": accepted, "graded": sum(measured), "errors": errors, "client_cpu": time.process_time() - cpu,
+            "server_cpu": server_end - server_cpu, "database_cpu": database_end - database_cpu}  # fmt: skip
 
 
 def integrity(campaign, accepted: list[int]) -> dict[str, int]:
@@ -319,11 +358,15 @@ def main() -> None:
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
     parser.add_argument("--translations", type=int, default=1_000_000)
     parser.add_argument("--clients", type=int, default=32)
-    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--seconds", type=float, default=30.0, help="measured time, after the warm-up")
+    parser.add_argument("--warmup", type=float, default=5.0,
+                        help="seconds of load before measuring (the server's cold start; reported apart)")
     # One process per core, threads to cover the waits on PostgreSQL: 2x6 beat 3x4 in every
     # back-to-back pair on the 2-core machine (docs/performance.md).
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
     parser.add_argument("--threads", type=int, default=6, help="threads per gunicorn worker (gthread)")
+    parser.add_argument("--worker-class", default="gthread", choices=["gthread", "sync"],
+                        help="gunicorn worker class (sync: one request at a time per process, no keep-alive)")
     parser.add_argument("--rate", type=float, help="pace the clients to this many graded items/s in all"
                         " (default: no pause, the saturation throughput)")  # fmt: skip
     parser.add_argument("--prepared", action="store_true", help="server-side binding + prepared statements"
@@ -352,31 +395,34 @@ def main() -> None:
     reused = latest_campaign(args.clients, args.seconds) if args.reuse_campaign else None
     campaign, tokens, create_seconds = reused or make_campaign(args.clients)
     print(f"campaign {campaign.name}: {campaign.size} translations, created in {create_seconds:.1f} s", flush=True)
+    analyzed = analyze_if_no_autovacuum()
     port = free_port()
     server_url = args.database_url + ("?server_side_binding=true&prepare_threshold=2" if args.prepared else "")
-    server = start_gunicorn(server_url, port, args.workers, args.threads, args.server_root.resolve())
+    server = start_gunicorn(server_url, port, args.workers, args.threads, args.server_root.resolve(), args.worker_class)
+    settled_cpu(server.pid)
     load_before = os.getloadavg()
-    server_cpu = settled_cpu(server.pid)
     try:
         result = run_clients(port, campaign.pk, tokens, args.seconds, args.flow == "combined", args.rate,
-                             "grade-next" if args.endpoint == "lean" else "grade")  # fmt: skip
+                             "grade-next" if args.endpoint == "lean" else "grade", args.warmup,
+                             lambda: (tree_cpu(server.pid), backends_cpu(args.database_url)))  # fmt: skip
     finally:
         load_after = os.getloadavg()
-        database_cpu = backends_cpu(args.database_url)
-        server_cpu = tree_cpu(server.pid) - server_cpu
         server.terminate()
         server.wait(30)
     checks = integrity(campaign, result["accepted"])
     lat = [x * 1000 for x in result["latencies"]]
-    rate = len(result["accepted"]) / result["elapsed"]
-    per = max(len(result["accepted"]), 1) / 1000  # CPU seconds / per -> ms per graded item
+    warm = [x * 1000 for x in result["warmup_latencies"]]
+    rate = result["graded"] / result["elapsed"]
+    per = max(result["graded"], 1) / 1000  # CPU seconds / per -> ms per graded item
+    server_cpu, database_cpu = result["server_cpu"], result["database_cpu"]
     nproc = os.cpu_count()
     flow = (f"POST {'grade-next' if args.endpoint == 'lean' else 'grade'} with next=true (grade + next item in one"
             " round trip, as the grading page)"
             if args.flow == "combined" else "POST next + POST grade")  # fmt: skip
     pacing = f"paced to {args.rate:g} graded items/s in all" if args.rate else "without pause (saturation)"
     command = (f"python bench/audit_bench.py --translations {args.translations} --clients {args.clients} "
-               f"--seconds {args.seconds:g} --workers {args.workers} --threads {args.threads} --flow {args.flow}"
+               f"--seconds {args.seconds:g} --warmup {args.warmup:g} --workers {args.workers} --threads {args.threads} "
+               f"--worker-class {args.worker_class} --flow {args.flow}"
                + (f" --rate {args.rate:g}" if args.rate else "") + (" --prepared" if args.prepared else "")
                + f" --endpoint {args.endpoint}" + (" --reuse-campaign" if reused else "")
                + (f" --server-root {args.server_root}" if args.server_root.resolve() != ROOT else ""))  # fmt: skip
@@ -386,15 +432,16 @@ def main() -> None:
         "",
         f"`{command}`: {campaign.size:,} translations in PostgreSQL, campaign "
         f"k={campaign.overlap} with {campaign.control_share:.0%} controls "
-        f"{'reused from an earlier run' if reused else f'created in {create_seconds:.1f} s'}; gunicorn "
-        f"({args.workers} gthread workers x {args.threads} threads) on 127.0.0.1; {args.clients} client threads "
+        f"{'reused from an earlier run' if reused else f'created in {create_seconds:.1f} s'}"
+        f"{' (audit_assignment analyzed first: autovacuum is off)' if analyzed else ''}; gunicorn "
+        f"({args.workers} {args.worker_class} workers x {args.threads} threads) on 127.0.0.1; {args.clients} client threads "
         f"(token auth, keep-alive) each looping {flow}, {pacing}; {nproc} CPU cores shared by server, database "
         f"and clients.",
         "",
         "| figure | value |",
         "|---|---|",
         f"| graded items/s (target >= 150) | {rate:.0f} |",
-        f"| requests | {len(lat)} in {result['elapsed']:.1f} s |",
+        f"| requests | {len(lat)} in {result['elapsed']:.1f} s, after {len(warm)} in a {args.warmup:g} s warm-up |",
         f"| load average (1 min) before / after the run | {load_before[0]:.2f} / {load_after[0]:.2f} |",
         f"| CPU: gunicorn / bench clients (cores busy) | {server_cpu / result['elapsed']:.2f} / "
         f"{result['client_cpu'] / result['elapsed']:.2f} |",
@@ -402,9 +449,11 @@ def main() -> None:
         f"{server_cpu / per:.1f} / {database_cpu / per:.1f} / {result['client_cpu'] / per:.1f} ms |",
         f"| latency per request p50 / p95 / p99 (target p95 <= 100 ms) | {statistics.median(lat):.1f} / "
         f"{percentile(lat, 0.95):.1f} / {percentile(lat, 0.99):.1f} ms |",
+        f"| warm-up (cold start) latency p50 / p95 / max | " + (f"{statistics.median(warm):.1f} / "
+        f"{percentile(warm, 0.95):.1f} / {max(warm):.1f} ms |" if warm else "none |"),
         f"| translations over k | {checks['over_k']} |",
         f"| duplicate (annotator, translation) pairs | {checks['duplicate_pairs']} |",
-        f"| accepted grades (201) / found in the database | {checks['accepted']} / {checks['accepted_stored']} |",
+        f"| accepted grades (201, warm-up included) / found in the database | {checks['accepted']} / {checks['accepted_stored']} |",
         f"| client errors | {len(result['errors'])} {result['errors'][:3] if result['errors'] else ''} |",
         "",
     ]

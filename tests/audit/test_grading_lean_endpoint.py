@@ -1,6 +1,6 @@
 """The lean grade-and-next endpoint (the grading page's hot path): same rules, shapes and refusals as the DRF one.
 
-POST /api/audit/assignments/<id>/grade-next/ skips DRF and runs four prepared statements
+POST /api/audit/assignments/<id>/grade-next/ skips DRF and runs three or four prepared statements
 on PostgreSQL (audit/grade_next.py); these tests hold it to what api.grade promises.
 """
 
@@ -71,6 +71,21 @@ def test_a_grade_is_stored_with_its_history_and_the_next_item_comes_back(world):
     later = grade_next(client, nxt["assignment"], grade="low").json()
     assert "next" not in later and later["progress"]["mine"] == 2
     assert Assignment.objects.filter(annotator=ann, state="leased").count() == held - 1
+
+
+def test_the_next_item_is_a_held_lease_first_and_never_the_item_just_graded(world):
+    campaign, ann, *_ = world
+    client = token_client(ann)
+    first = first_item(client, campaign)
+    held = client.post(f"/api/audit/campaigns/{campaign.pk}/next/", {"exclude": [first["assignment"]]},
+                       content_type="application/json").json()["item"]  # fmt: skip
+    # No "exclude": the page lost track of what it holds. The slot just graded is done, so
+    # the answer is the other lease the annotator holds, and no new slot is taken.
+    body = grade_next(client, first["assignment"], next=True).json()
+    assert body["next"]["assignment"] == held["assignment"] != first["assignment"]
+    assert Assignment.objects.filter(annotator=ann, state="leased").count() == 1
+    after = grade_next(client, held["assignment"], next=True).json()["next"]
+    assert after["assignment"] not in (first["assignment"], held["assignment"])
 
 
 def test_agreement_becomes_final_and_disagreement_waits_for_a_reviewer(world):
