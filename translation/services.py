@@ -18,6 +18,7 @@ import os
 import threading
 import time
 import traceback
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -171,15 +172,16 @@ def _claimable() -> Q:
 
 
 def _run_batches(job: TranslationJob, engine: Engine, on_batch) -> None:
-    """Translate batch k+1 in an engine thread while this thread checks and stores batch k.
+    """Keep the engine busy: batch k+1 is queued behind batch k in the engine thread
+    before this thread checks and stores batch k-1.
 
-    The engine thread does nothing but the engine call: this thread plans batch k+1
-    before handing it over and renders batch k after, so the engine (subprocesses or
-    HTTP) never waits on Python work of the job. The job's pure-Python work (planning,
-    rendering, checks) runs in a helper thread at a lower CPU priority
-    (`TRANSLATION_JOB_NICE`), so on a loaded machine an engine in subprocesses gets
-    the cores first. Work lost to a killed worker is at most the two batches in
-    flight; no row of either is half-written.
+    The engine thread does nothing but the engine call: this thread plans a batch
+    before handing it over and renders it after, so the engine (subprocesses or HTTP)
+    never waits on the job's Python work, and a check or a write that runs late (a
+    loaded machine) has a whole engine batch of slack. That Python work (planning,
+    rendering, checks) runs in a helper thread whose CPU priority can be lowered
+    (`TRANSLATION_JOB_NICE`). Work lost to a killed worker is at most the three
+    batches in flight; no row of any is half-written.
     """
     version = store.Version(
         target_language=job.target_language, engine=job.engine, model=job.model,
@@ -187,10 +189,10 @@ def _run_batches(job: TranslationJob, engine: Engine, on_batch) -> None:
         params=_engine_options(job),
     )  # fmt: skip
     size = job.batch_size or engine.batch_size
-    after, in_flight = -1, 0
-    pending: Future[_Translated | _EngineOutput] | None = None
-    # The engine thread must stay at normal priority: apertium's processes are forked
-    # from it and inherit its nice value. Both threads end with the job.
+    after = -1
+    queued: deque[tuple[Future[_Translated | _EngineOutput], int]] = deque()  # oldest first, with sizes
+    # The engine thread stays at normal priority: apertium's processes are forked from
+    # it and inherit its nice value. Both threads end with the job.
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"translation-job-{job.pk}")
     helper = ThreadPoolExecutor(
         max_workers=1, thread_name_prefix=f"translation-job-{job.pk}-checks",
@@ -201,33 +203,38 @@ def _run_batches(job: TranslationJob, engine: Engine, on_batch) -> None:
             job.refresh_from_db(fields=["state", "done", "total"])
             if job.state != TranslationJob.State.RUNNING:
                 return  # cancelled from the page or the API
+            # With two batches queued, wait for the oldest before reading another.
+            translated = queued[0][0].result() if len(queued) == 2 else None
+            in_flight = sum(n for _, n in queued)
             budget = job.total - job.done - in_flight if job.limit else size
             batch: list[store.PendingItem] = []
             if budget > 0:
                 batch, after = store.next_batch(job.dataset_id, version, after, min(size, budget))
-            upcoming = None
             if batch:
                 planned = helper.submit(_plan, job, engine, batch).result()
-                upcoming = pool.submit(_engine_work, job, engine, planned)
-            if pending is not None:
-                rows, result = helper.submit(_checked, job, pending.result()).result()
+                queued.append((pool.submit(_engine_work, job, engine, planned), len(batch)))
+            elif not queued:
+                _finish(job, TranslationJob.State.DONE)
+                return
+            if translated is None and not batch:
+                translated = queued[0][0].result()  # nothing left to read: drain
+            if translated is not None:
+                queued.popleft()
+                rows, result = helper.submit(_checked, job, translated).result()
                 _store(job, rows, result, version)
                 if on_batch:
                     on_batch(job)
-            if upcoming is None:
-                _finish(job, TranslationJob.State.DONE)
-                return
-            pending, in_flight = upcoming, len(batch)
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
         helper.shutdown(wait=False, cancel_futures=True)
 
 
 def _lower_priority(nice: int) -> None:
-    """Lower this thread's CPU priority (Linux: nice is per thread); it cannot be raised
-    again, so only a thread that ends with the job may call this."""
+    """Lower this thread's CPU priority by `nice` (Linux: nice is per thread); it cannot
+    be raised again, so only a thread that ends with the job may call this."""
     if nice > 0 and hasattr(os, "setpriority"):
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
+        thread = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, thread, min(19, os.getpriority(os.PRIO_PROCESS, thread) + nice))
 
 
 @dataclass
