@@ -186,3 +186,26 @@ def test_a_job_over_many_batches_stores_what_translate_items_gives_and_leaves_pr
     sources = [ItemSource(r.item.conversations, r.item.meta, r.item.task_type) for r in rows]
     expected = translate_items(get_engine("apertium"), sources, "en", "fr")
     assert [r.turns for r in rows] == [t.conversations for t in expected]
+
+
+@pytest.mark.django_db
+def test_an_item_that_breaks_its_batch_is_reported_and_the_others_are_stored(tmp_path):
+    import json
+
+    from translation.services import run_job
+
+    records = [
+        {"id": f"item{i}", "conversations": [
+            {"from": "human", "value": "<image>\nWhat colour is the big circle?"},
+            {"from": "gpt", "value": "x" * 20_001 if i == 1 else "The big circle is red."},
+        ]}
+        for i in range(3)
+    ]  # fmt: skip
+    path = tmp_path / "long.json"
+    path.write_text(json.dumps(records))
+    import_dataset(path, format="llava", name="long")
+    job = run_job(create_job("long", engine="apertium", round_trip=False).pk)
+
+    assert job.state == "done" and job.done == 2 and job.errors == 1
+    assert job.error_log[0]["item"] == "item1" and "20000" in job.error_log[0]["error"]
+    assert sorted(Translation.objects.values_list("item__external_id", flat=True)) == ["item0", "item2"]
