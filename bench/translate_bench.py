@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -56,6 +57,15 @@ def engine_only(items) -> tuple[float, int]:
     return time.perf_counter() - started, segments
 
 
+def _cpu(who: int) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _load() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
 def _wait_until_ready(timeout: float = 120.0) -> None:
     """Until the worker answers a ping: it has booted and its pool process is warm."""
     from config.celery import app
@@ -67,12 +77,15 @@ def _wait_until_ready(timeout: float = 120.0) -> None:
     raise RuntimeError(f"the Celery worker did not answer a ping within {timeout:.0f} s")
 
 
-def queued_job(dataset, n: int, round_trip: bool) -> float:
+def queued_job(dataset, n: int, round_trip: bool) -> tuple[float, float]:
+    """Seconds from enqueue to done, and the CPU seconds of the worker's process tree
+    (worker, pool process, apertium; its boot included)."""
     from translation.models import Translation, TranslationJob
     from translation.services import create_job, enqueue
 
     Translation.objects.filter(item__dataset=dataset).delete()
     job = create_job(dataset, engine="apertium", limit=n, round_trip=round_trip)
+    cpu = _cpu(resource.RUSAGE_CHILDREN)
     worker = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "default", "--concurrency", "1",
          "--without-gossip", "--without-mingle", "--loglevel", "WARNING"],
@@ -83,14 +96,15 @@ def queued_job(dataset, n: int, round_trip: bool) -> float:
         started = time.perf_counter()
         enqueue(job)
         while TranslationJob.objects.get(pk=job.pk).state in TranslationJob.ACTIVE_STATES:
-            time.sleep(0.2)
+            time.sleep(0.05)
         seconds = time.perf_counter() - started
     finally:
         os.killpg(worker.pid, signal.SIGTERM)
         worker.wait()
     job.refresh_from_db()
     assert job.state == "done" and job.done == n, (job.state, job.done, job.message)
-    return seconds
+    print(f"job: {seconds:.1f} s, of which the engine thread waited on the engine {job.engine_seconds:.1f} s")
+    return seconds, _cpu(resource.RUSAGE_CHILDREN) - cpu
 
 
 def main() -> None:
@@ -111,13 +125,21 @@ def main() -> None:
         dataset = import_dataset(Path(tmp) / "llava/llava_instruct.json", format="llava", name="bench-instruct").dataset
         items = list(Item.objects.filter(dataset=dataset).order_by("source_index")[: args.items])
         n = len(items)
+        print(f"load before the engine-only run: {_load()}")
+        cpu = _cpu(resource.RUSAGE_SELF) + _cpu(resource.RUSAGE_CHILDREN)
         engine_s, segments = engine_only(items)
-        job_s = queued_job(dataset, n, round_trip=False)
+        engine_cpu = _cpu(resource.RUSAGE_SELF) + _cpu(resource.RUSAGE_CHILDREN) - cpu
+        print(f"load after it / before the job: {_load()}")
+        job_s, job_cpu = queued_job(dataset, n, round_trip=False)
+        print(f"load after the job: {_load()}")
         print(f"{n:,} items, {segments:,} engine segments")
-        print(f"engine only:       {engine_s:6.1f} s  {n / engine_s:7.1f} items/s")
-        print(f"job (no round trip): {job_s:6.1f} s  {n / job_s:7.1f} items/s = {engine_s / job_s:.2f}x engine-only")
+        print(f"engine only:       {engine_s:6.1f} s  {n / engine_s:7.1f} items/s  CPU {1000 * engine_cpu / n:.2f} ms/item")
+        print(
+            f"job (no round trip): {job_s:6.1f} s  {n / job_s:7.1f} items/s = {engine_s / job_s:.2f}x engine-only"
+            f"  CPU {1000 * job_cpu / n:.2f} ms/item (worker tree, boot included)"
+        )
         if not args.skip_round_trip:
-            full_s = queued_job(dataset, n, round_trip=True)
+            full_s, _ = queued_job(dataset, n, round_trip=True)
             print(f"job + round trip:  {full_s:6.1f} s  {n / full_s:7.1f} items/s")
 
 

@@ -14,8 +14,11 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
+import threading
 import time
 import traceback
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -30,10 +33,10 @@ from audit.models import Dataset, Item
 
 from . import store
 from .checks import run_checks
-from .engines import ENGINES, Engine, EngineError, EngineUnavailable, UnknownEngine, get_engine
+from .engines import ENGINES, BatchResult, Engine, EngineError, EngineUnavailable, UnknownEngine, get_engine
 from .models import Translation, TranslationJob
 from .prompts import prompt_hash
-from .structure import ItemSource, ItemTranslation, translate_items
+from .structure import BatchPlan, ItemSource, ItemTranslation, plan_items, translate_items
 
 log = logging.getLogger(__name__)
 
@@ -169,11 +172,16 @@ def _claimable() -> Q:
 
 
 def _run_batches(job: TranslationJob, engine: Engine, on_batch) -> None:
-    """Translate batch k+1 in an engine thread while this thread checks and stores batch k.
+    """Keep the engine busy: batch k+1 is queued behind batch k in the engine thread
+    before this thread checks and stores batch k-1.
 
-    The engine (subprocesses or HTTP) and the checks and writes then overlap, which is
-    how the job keeps close to the engine's own rate. Work lost to a killed worker is
-    at most the two batches in flight; no row of either is half-written.
+    The engine thread does nothing but the engine call: this thread plans a batch
+    before handing it over and renders it after, so the engine (subprocesses or HTTP)
+    never waits on the job's Python work, and a check or a write that runs late (a
+    loaded machine) has a whole engine batch of slack. That Python work (planning,
+    rendering, checks) runs in a helper thread whose CPU priority can be lowered
+    (`TRANSLATION_JOB_NICE`). Work lost to a killed worker is at most the three
+    batches in flight; no row of any is half-written.
     """
     version = store.Version(
         target_language=job.target_language, engine=job.engine, model=job.model,
@@ -181,29 +189,52 @@ def _run_batches(job: TranslationJob, engine: Engine, on_batch) -> None:
         params=_engine_options(job),
     )  # fmt: skip
     size = job.batch_size or engine.batch_size
-    after, in_flight = -1, 0
-    pending: Future[_Translated] | None = None
+    after = -1
+    queued: deque[tuple[Future[_Translated | _EngineOutput], int]] = deque()  # oldest first, with sizes
+    # The engine thread stays at normal priority: apertium's processes are forked from
+    # it and inherit its nice value. Both threads end with the job.
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"translation-job-{job.pk}")
+    helper = ThreadPoolExecutor(
+        max_workers=1, thread_name_prefix=f"translation-job-{job.pk}-checks",
+        initializer=_lower_priority, initargs=(settings.TRANSLATION_JOB_NICE,),
+    )  # fmt: skip
     try:
         while True:
             job.refresh_from_db(fields=["state", "done", "total"])
             if job.state != TranslationJob.State.RUNNING:
                 return  # cancelled from the page or the API
+            # With two batches queued, wait for the oldest before reading another.
+            translated = queued[0][0].result() if len(queued) == 2 else None
+            in_flight = sum(n for _, n in queued)
             budget = job.total - job.done - in_flight if job.limit else size
             batch: list[store.PendingItem] = []
             if budget > 0:
                 batch, after = store.next_batch(job.dataset_id, version, after, min(size, budget))
-            upcoming = pool.submit(_engine_work, job, engine, batch) if batch else None
-            if pending is not None:
-                _store(job, pending.result(), version)
-                if on_batch:
-                    on_batch(job)
-            if upcoming is None:
+            if batch:
+                planned = helper.submit(_plan, job, engine, batch).result()
+                queued.append((pool.submit(_engine_work, job, engine, planned), len(batch)))
+            elif not queued:
                 _finish(job, TranslationJob.State.DONE)
                 return
-            pending, in_flight = upcoming, len(batch)
+            if translated is None and not batch:
+                translated = queued[0][0].result()  # nothing left to read: drain
+            if translated is not None:
+                queued.popleft()
+                rows, result = helper.submit(_checked, job, translated).result()
+                _store(job, rows, result, version)
+                if on_batch:
+                    on_batch(job)
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
+        helper.shutdown(wait=False, cancel_futures=True)
+
+
+def _lower_priority(nice: int) -> None:
+    """Lower this thread's CPU priority by `nice` (Linux: nice is per thread); it cannot
+    be raised again, so only a thread that ends with the job may call this."""
+    if nice > 0 and hasattr(os, "setpriority"):
+        thread = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, thread, min(19, os.getpriority(os.PRIO_PROCESS, thread) + nice))
 
 
 @dataclass
@@ -216,9 +247,63 @@ class _Translated:
     tokens: int = 0
 
 
-def _store(job: TranslationJob, result: _Translated, version: store.Version) -> None:
-    """Check each translation and write the batch with the job's progress, atomically."""
-    n = len(result.done) + len(result.failures)
+@dataclass
+class _Planned:
+    """A batch ready for the engine thread; `plan` is None when the engine thread must
+    do the whole translation itself (round trip, or an item that cannot be planned)."""
+
+    batch: list[store.PendingItem]
+    plan: BatchPlan | None
+
+
+@dataclass
+class _EngineOutput:
+    """The engine's answer for a planned batch, not yet rendered into items."""
+
+    planned: _Planned
+    result: BatchResult
+    seconds: float
+
+
+def _plan(job: TranslationJob, engine: Engine, batch: list[store.PendingItem]) -> _Planned:
+    if job.round_trip:
+        return _Planned(batch, None)
+    sources = [ItemSource(item.conversations, item.meta, item.task_type) for item in batch]
+    try:
+        plan = plan_items(sources, engine.max_segment_chars, job.source_language, job.target_language)
+    except Exception:
+        return _Planned(batch, None)  # the engine thread isolates the item that breaks the batch
+    return _Planned(batch, plan)
+
+
+def _engine_work(job: TranslationJob, engine: Engine, planned: _Planned) -> _Translated | _EngineOutput:
+    """The engine call for a batch (no database, no rendering: this runs in the engine thread)."""
+    if planned.plan is None:
+        return _translate_each(job, engine, planned.batch)
+    started = time.perf_counter()
+    segments = planned.plan.segments
+    try:
+        result = engine.translate(segments, job.source_language, job.target_language) if segments else BatchResult([])
+    except EngineError:
+        raise  # the engine itself is failing (server down after retries): stop the job
+    except Exception:
+        return _translate_each(job, engine, planned.batch)
+    return _EngineOutput(planned, result, time.perf_counter() - started)
+
+
+def _checked(job: TranslationJob, output: _Translated | _EngineOutput) -> tuple[list[store.Row], _Translated]:
+    """Render a batch the engine translated and check each item (pure Python: the helper thread)."""
+    if isinstance(output, _EngineOutput):
+        assert output.planned.plan is not None
+        # Rendering only looks up the engine's outputs for planned segments: it cannot
+        # fail on an item where planning and the engine call succeeded.
+        items = output.planned.plan.render(output.result.outputs, output.result.usage)
+        usage = output.result.usage
+        tokens = (usage.prompt_tokens or 0) + (usage.completion_tokens or 0)
+        done = [(item, translated, None) for item, translated in zip(output.planned.batch, items)]
+        result = _Translated(done, [], output.seconds, tokens)
+    else:
+        result = output
     rows = [
         store.Row(
             item.pk, translated.conversations, translated.meta,
@@ -230,6 +315,12 @@ def _store(job: TranslationJob, result: _Translated, version: store.Version) -> 
         )  # fmt: skip
         for item, translated, back in result.done
     ]
+    return rows, result
+
+
+def _store(job: TranslationJob, rows: list[store.Row], result: _Translated, version: store.Version) -> None:
+    """Write a checked batch with the job's progress, atomically."""
+    n = len(result.done) + len(result.failures)
     now = timezone.now()
     with transaction.atomic():
         store.write_rows(version, rows, result.seconds / n, result.tokens // n, now)
@@ -246,9 +337,9 @@ def _store(job: TranslationJob, result: _Translated, version: store.Version) -> 
         TranslationJob.objects.filter(pk=job.pk, state=TranslationJob.State.RUNNING).update(**updates)
 
 
-def _engine_work(job: TranslationJob, engine: Engine, batch: list[store.PendingItem]) -> _Translated:
-    """Translate a batch in one engine call (no database here: this runs in the engine
-    thread). If one item breaks the batch, isolate it so the others still translate."""
+def _translate_each(job: TranslationJob, engine: Engine, batch: list[store.PendingItem]) -> _Translated:
+    """Translate a batch with `translate_items` (and back, for the round trip). If one
+    item breaks the batch, isolate it so the others still translate."""
     started = time.perf_counter()
     try:
         forward, back = _translate(job, engine, batch)
@@ -260,7 +351,7 @@ def _engine_work(job: TranslationJob, engine: Engine, batch: list[store.PendingI
             return _Translated(failures=[{"item": batch[0].external_id, "error": error}])
         merged = _Translated()
         for item in batch:
-            one = _engine_work(job, engine, [item])
+            one = _translate_each(job, engine, [item])
             merged.done += one.done
             merged.failures += one.failures
             merged.tokens += one.tokens

@@ -264,26 +264,61 @@ def _pack(text: str, gap: re.Pattern[str], max_chars: int) -> tuple[list[str], l
     return chunks, gaps
 
 
+_MetaPlans = dict[tuple[str, int | None], list[str | _Slot]]
+_ItemPlan = tuple[tuple[list[dict[str, Any]], _MetaPlans], int]
+
+
+@dataclass
+class BatchPlan:
+    """A batch of items cut into slots: the distinct engine segments to send, and how
+    to put their translations back. Planning and rendering need no engine, so a job
+    can do them in another thread than the one waiting on the engine."""
+
+    items: Sequence[ItemSource]
+    planner: _Planner
+    plans: list[_ItemPlan]
+
+    @property
+    def segments(self) -> list[str]:
+        return list(self.planner.keys)
+
+    def render(self, outputs: Sequence[str], usage: Usage) -> BatchTranslation:
+        """The items translated, given the engine's outputs for `segments`, in order."""
+        return self._render(dict(zip(self.planner.keys, outputs)), usage)
+
+    def _render(self, translations: dict[str, str], usage: Usage) -> BatchTranslation:
+        planner, plans = self.planner, self.plans
+        source, target = planner.source, planner.target
+        results = []
+        for index, ((turns, meta_plans), start) in enumerate(plans):
+            end = plans[index + 1][1] if index + 1 < len(plans) else len(planner.slots)
+            results.append(
+                ItemTranslation(
+                    conversations=[_render_turn(turn, translations) for turn in turns],
+                    meta=_render_meta(self.items[index].meta, meta_plans, translations, source, target),
+                    segments=[
+                        SegmentInfo(s.path, s.source, s.render(translations), s.method, max(1, len(s.chunks)))
+                        for s in planner.slots[start:end]
+                    ],
+                )
+            )
+        return BatchTranslation(items=results, usage=usage, engine_segments=len(planner.keys))
+
+
+def plan_items(
+    items: Sequence[ItemSource], max_segment_chars: int, source: str = "en", target: str = "fr"
+) -> BatchPlan:
+    """Plan a batch for one engine call (raises on an item that cannot be planned)."""
+    planner, plans = _plan_items(items, max_segment_chars, source, target)
+    return BatchPlan(items, planner, plans)
+
+
 def translate_items(
     engine: Engine, items: Sequence[ItemSource], source: str = "en", target: str = "fr"
 ) -> BatchTranslation:
-    """Translate a batch of items with one engine call (the job runner's entry point)."""
-    planner, plans = _plan_items(items, engine.max_segment_chars, source, target)
-    translations, usage = planner.run(engine)
-    results = []
-    for index, ((turns, meta_plans), start) in enumerate(plans):
-        end = plans[index + 1][1] if index + 1 < len(plans) else len(planner.slots)
-        results.append(
-            ItemTranslation(
-                conversations=[_render_turn(turn, translations) for turn in turns],
-                meta=_render_meta(items[index].meta, meta_plans, translations, source, target),
-                segments=[
-                    SegmentInfo(s.path, s.source, s.render(translations), s.method, max(1, len(s.chunks)))
-                    for s in planner.slots[start:end]
-                ],
-            )
-        )
-    return BatchTranslation(items=results, usage=usage, engine_segments=len(planner.keys))
+    """Translate a batch of items with one engine call: plan, translate, render."""
+    plan = plan_items(items, engine.max_segment_chars, source, target)
+    return plan._render(*plan.planner.run(engine))
 
 
 def translate_item(
@@ -312,10 +347,6 @@ def engine_segments(
     """The distinct strings `translate_items` would send to an engine (for benchmarks)."""
     planner, _ = _plan_items(items, max_segment_chars, source, target)
     return list(planner.keys)
-
-
-_MetaPlans = dict[tuple[str, int | None], list[str | _Slot]]
-_ItemPlan = tuple[tuple[list[dict[str, Any]], _MetaPlans], int]
 
 
 def _plan_items(

@@ -165,3 +165,47 @@ def test_rows_another_job_wrote_after_a_batch_was_read_are_skipped_not_duplicate
     stored = list(Translation.objects.order_by("item__source_index").values_list("item__source_index", flat=True))
     first_twenty = list(instruct.items.order_by("source_index").values_list("source_index", flat=True)[:20])
     assert stored == first_twenty
+
+
+@pytest.mark.django_db
+def test_a_job_over_many_batches_stores_what_translate_items_gives_and_leaves_priorities_alone(instruct, settings):
+    import threading
+
+    from translation.engines import get_engine
+    from translation.services import run_job
+    from translation.structure import ItemSource, translate_items
+
+    settings.TRANSLATION_JOB_NICE = 5  # the job's checks run niced, in a thread of their own
+    me = threading.get_native_id()
+    nice_before = os.getpriority(os.PRIO_PROCESS, me)
+    job = run_job(create_job("instruct", engine="apertium", limit=30, round_trip=False, batch_size=7).pk)
+
+    assert job.state == "done" and job.done == 30 == Translation.objects.count()  # 5 batches, 3 in flight at most
+    assert os.getpriority(os.PRIO_PROCESS, me) == nice_before
+    rows = list(Translation.objects.select_related("item").order_by("item__source_index"))
+    sources = [ItemSource(r.item.conversations, r.item.meta, r.item.task_type) for r in rows]
+    expected = translate_items(get_engine("apertium"), sources, "en", "fr")
+    assert [r.turns for r in rows] == [t.conversations for t in expected]
+
+
+@pytest.mark.django_db
+def test_an_item_that_breaks_its_batch_is_reported_and_the_others_are_stored(tmp_path):
+    import json
+
+    from translation.services import run_job
+
+    records = [
+        {"id": f"item{i}", "conversations": [
+            {"from": "human", "value": "<image>\nWhat colour is the big circle?"},
+            {"from": "gpt", "value": "x" * 20_001 if i == 1 else "The big circle is red."},
+        ]}
+        for i in range(3)
+    ]  # fmt: skip
+    path = tmp_path / "long.json"
+    path.write_text(json.dumps(records))
+    import_dataset(path, format="llava", name="long")
+    job = run_job(create_job("long", engine="apertium", round_trip=False).pk)
+
+    assert job.state == "done" and job.done == 2 and job.errors == 1
+    assert job.error_log[0]["item"] == "item1" and "20000" in job.error_log[0]["error"]
+    assert sorted(Translation.objects.values_list("item__external_id", flat=True)) == ["item0", "item2"]
