@@ -17,17 +17,29 @@ log = logging.getLogger(__name__)
 @worker_ready.connect
 def recover_stalled_training_jobs(**_kwargs) -> None:
     """Requeue training jobs orphaned by a dead worker as soon as a worker is up: the
-    broker would redeliver their messages only after its visibility timeout (an hour)."""
+    broker would redeliver their messages only after its visibility timeout (an hour).
+
+    A job whose worker died just before this one started still looks alive (its last
+    progress is younger than JOB_STALE_SECONDS), so a second look is queued for when it
+    would be stale: a worker restarted at once after a crash recovers the job too.
+    """
+    from django.conf import settings
     from django.db import connections
 
-    from .jobs import recover_stalled_jobs
-
     try:
-        recovered = recover_stalled_jobs()
-        if recovered:
-            log.warning("requeued stalled training jobs %s", recovered)
+        recover_training_jobs()
+        recover_training_jobs.apply_async(countdown=settings.JOB_STALE_SECONDS + 1)
     finally:
         connections.close_all()  # the pool's processes must not share this connection
+
+
+@shared_task(ignore_result=True)
+def recover_training_jobs() -> None:
+    from .jobs import recover_stalled_jobs
+
+    recovered = recover_stalled_jobs()
+    if recovered:
+        log.warning("requeued stalled training jobs %s", recovered)
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)

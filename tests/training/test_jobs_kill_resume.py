@@ -40,7 +40,8 @@ def test_killed_worker_job_resumes_from_its_checkpoint(tmp_path, settings, celer
     killed = TrainingJob.objects.get(pk=job.pk)
     assert killed.state == "running" and killed.attempts == 1
 
-    celery_worker_factory(env=env)  # its start requeues the stalled job
+    # This worker is up before the job looks stale (2 s): its second look, queued at start, requeues it.
+    celery_worker_factory(env=env)
     wait_for(lambda: TrainingJob.objects.get(pk=job.pk).state in ("done", "failed"), timeout=150, what="the resumed job")
     job.refresh_from_db()
     assert job.state == "done", job.message
