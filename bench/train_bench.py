@@ -11,6 +11,11 @@ images. Prints samples/s per stage; writes bench/results/train_bench.json.
 
     .venv/bin/python bench/train_bench.py [--world DIR] [--threads 2] [--pretrain-steps N] [--finetune-steps N]
 
+The configuration search of docs/performance.md ("What the tiny preset can and cannot learn")
+used the other options: --pretrain-batch / --finetune-batch, --lr / --vision-lr,
+--no-group-by-length, --no-replay, --seed, --no-french (no apertium on the machine), and the
+diagnostic --finetune-tasks yesno (finetune on those instruct tasks alone).
+
 On a busy machine pass --threads 1: two threads competing for cores run ~5x slower.
 """
 
