@@ -213,11 +213,6 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 # A running job that has written no progress for this long is taken to be orphaned by
 # a dead worker: it may be requeued, and another worker may claim it.
 JOB_STALE_SECONDS = int(os.environ.get("JOB_STALE_SECONDS", "600"))
-# How much lower than its worker the CPU priority of a translation job's Python work
-# (planning, rendering, checks) runs, so an engine in subprocesses (apertium) would get
-# the cores first. 0 (as it is): 10 and 19 measured no better on a loaded 2-core machine
-# (docs/performance.md).
-TRANSLATION_JOB_NICE = int(os.environ.get("TRANSLATION_JOB_NICE", "0"))
 # Test and demo knob: a snapshot build waits this long after claiming its row, so a build
 # in progress can be watched (or its worker killed, tests/audit/test_export_concurrency.py).
 EXPORT_BUILD_DELAY_SECONDS = float(os.environ.get("EXPORT_BUILD_DELAY_SECONDS", "0"))

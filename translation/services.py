@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import importlib
 import logging
-import os
-import threading
 import time
 import traceback
 from collections import deque
@@ -178,10 +176,9 @@ def _run_batches(job: TranslationJob, engine: Engine, on_batch) -> None:
     The engine thread does nothing but the engine call: this thread plans a batch
     before handing it over and renders it after, so the engine (subprocesses or HTTP)
     never waits on the job's Python work, and a check or a write that runs late (a
-    loaded machine) has a whole engine batch of slack. That Python work (planning,
-    rendering, checks) runs in a helper thread whose CPU priority can be lowered
-    (`TRANSLATION_JOB_NICE`). Work lost to a killed worker is at most the three
-    batches in flight; no row of any is half-written.
+    loaded machine) has a whole engine batch of slack. (Running that work in a thread at
+    lower CPU priority measured no better: docs/performance.md.) Work lost to a killed
+    worker is at most the three batches in flight; no row of any is half-written.
     """
     version = store.Version(
         target_language=job.target_language, engine=job.engine, model=job.model,
@@ -191,13 +188,7 @@ def _run_batches(job: TranslationJob, engine: Engine, on_batch) -> None:
     size = job.batch_size or engine.batch_size
     after = -1
     queued: deque[tuple[Future[_Translated | _EngineOutput], int]] = deque()  # oldest first, with sizes
-    # The engine thread stays at normal priority: apertium's processes are forked from
-    # it and inherit its nice value. Both threads end with the job.
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"translation-job-{job.pk}")
-    helper = ThreadPoolExecutor(
-        max_workers=1, thread_name_prefix=f"translation-job-{job.pk}-checks",
-        initializer=_lower_priority, initargs=(settings.TRANSLATION_JOB_NICE,),
-    )  # fmt: skip
     try:
         while True:
             job.refresh_from_db(fields=["state", "done", "total"])
@@ -211,8 +202,7 @@ def _run_batches(job: TranslationJob, engine: Engine, on_batch) -> None:
             if budget > 0:
                 batch, after = store.next_batch(job.dataset_id, version, after, min(size, budget))
             if batch:
-                planned = helper.submit(_plan, job, engine, batch).result()
-                queued.append((pool.submit(_engine_work, job, engine, planned), len(batch)))
+                queued.append((pool.submit(_engine_work, job, engine, _plan(job, engine, batch)), len(batch)))
             elif not queued:
                 _finish(job, TranslationJob.State.DONE)
                 return
@@ -220,21 +210,12 @@ def _run_batches(job: TranslationJob, engine: Engine, on_batch) -> None:
                 translated = queued[0][0].result()  # nothing left to read: drain
             if translated is not None:
                 queued.popleft()
-                rows, result = helper.submit(_checked, job, translated).result()
+                rows, result = _checked(job, translated)
                 _store(job, rows, result, version)
                 if on_batch:
                     on_batch(job)
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
-        helper.shutdown(wait=False, cancel_futures=True)
-
-
-def _lower_priority(nice: int) -> None:
-    """Lower this thread's CPU priority by `nice` (Linux: nice is per thread); it cannot
-    be raised again, so only a thread that ends with the job may call this."""
-    if nice > 0 and hasattr(os, "setpriority"):
-        thread = threading.get_native_id()
-        os.setpriority(os.PRIO_PROCESS, thread, min(19, os.getpriority(os.PRIO_PROCESS, thread) + nice))
 
 
 @dataclass
@@ -292,7 +273,7 @@ def _engine_work(job: TranslationJob, engine: Engine, planned: _Planned) -> _Tra
 
 
 def _checked(job: TranslationJob, output: _Translated | _EngineOutput) -> tuple[list[store.Row], _Translated]:
-    """Render a batch the engine translated and check each item (pure Python: the helper thread)."""
+    """Render a batch the engine translated and check each item (pure Python, no database)."""
     if isinstance(output, _EngineOutput):
         assert output.planned.plan is not None
         # Rendering only looks up the engine's outputs for planned segments: it cannot

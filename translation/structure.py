@@ -345,8 +345,7 @@ def engine_segments(
     items: Sequence[ItemSource], max_segment_chars: int, source: str = "en", target: str = "fr"
 ) -> list[str]:
     """The distinct strings `translate_items` would send to an engine (for benchmarks)."""
-    planner, _ = _plan_items(items, max_segment_chars, source, target)
-    return list(planner.keys)
+    return plan_items(items, max_segment_chars, source, target).segments
 
 
 def _plan_items(

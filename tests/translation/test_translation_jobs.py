@@ -168,20 +168,14 @@ def test_rows_another_job_wrote_after_a_batch_was_read_are_skipped_not_duplicate
 
 
 @pytest.mark.django_db
-def test_a_job_over_many_batches_stores_what_translate_items_gives_and_leaves_priorities_alone(instruct, settings):
-    import threading
-
+def test_a_job_over_many_batches_stores_what_translate_items_gives(instruct):
     from translation.engines import get_engine
     from translation.services import run_job
     from translation.structure import ItemSource, translate_items
 
-    settings.TRANSLATION_JOB_NICE = 5  # the job's checks run niced, in a thread of their own
-    me = threading.get_native_id()
-    nice_before = os.getpriority(os.PRIO_PROCESS, me)
     job = run_job(create_job("instruct", engine="apertium", limit=30, round_trip=False, batch_size=7).pk)
 
     assert job.state == "done" and job.done == 30 == Translation.objects.count()  # 5 batches, 3 in flight at most
-    assert os.getpriority(os.PRIO_PROCESS, me) == nice_before
     rows = list(Translation.objects.select_related("item").order_by("item__source_index"))
     sources = [ItemSource(r.item.conversations, r.item.meta, r.item.task_type) for r in rows]
     expected = translate_items(get_engine("apertium"), sources, "en", "fr")
