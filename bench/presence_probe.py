@@ -8,7 +8,7 @@ uniform, no printed text), `world` the miniature world's 5 x 4. Options change o
 thing at a time (see docs/performance.md, "Presence probes on 2 CPU cores"):
 
     .venv/bin/python bench/presence_probe.py [--vocab notes|world] [--steps 600] [--batch 32]
-        [--mix yesno[,colour,count,say]] [--hard 0.0] [--image-last] [--text-scene] [--init 0.02]
+        [--mix yesno[,colour,count,caption,say]] [--hard 0.0] [--image-last] [--text-scene] [--init 0.02] [--feature-layer -2]
 
 --mix say is the sanity check ("Please answer yes now." -> "Yes": copying a word of
 the question, learned in ~100 steps); the held-out questions are of the first task.
@@ -40,7 +40,7 @@ from training.loop import Callbacks, run_stage  # noqa: E402
 from training.recipes import PARTS, template  # noqa: E402
 from world import drawing  # noqa: E402
 from world.scene import JITTER, RADIUS, SLOT_CENTRES, Scene, ShapeObject  # noqa: E402
-from world.vocabulary import COLOUR_RGB, POSITIONS  # noqa: E402
+from world.vocabulary import COLOUR_RGB, POSITION_ORDER, POSITIONS  # noqa: E402
 
 VOCABULARIES = {
     "notes": (("red", "green", "blue", "yellow"), ("circle", "square", "triangle")),
@@ -57,11 +57,12 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=600)
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--lr", type=float, default=1e-3)
-    parser.add_argument("--mix", default="yesno", help="tasks drawn uniformly: yesno, colour, count, say")
+    parser.add_argument("--mix", default="yesno", help="tasks drawn uniformly: yesno, colour, count, caption, say")
     parser.add_argument("--hard", type=float, default=0.0, help="share of 'No' questions that are hard negatives")
     parser.add_argument("--image-last", action="store_true", help="question first, then the image")
     parser.add_argument("--text-scene", action="store_true", help="list the objects in the question (text lookup)")
     parser.add_argument("--init", type=float, help="initializer_range of the language model (default 0.02)")
+    parser.add_argument("--feature-layer", type=int, help="vision_feature_layer (default the preset's, -1)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
@@ -96,12 +97,16 @@ def main() -> None:
             return None
         return f"What colour is the {target.shape}?", target.colour
 
+    def caption(s: Scene) -> QA:
+        ordered = sorted(s.objects, key=lambda o: POSITION_ORDER[o.position])
+        return "Describe the image concisely.", " and ".join(f"a {o.size} {o.colour} {o.shape}" for o in ordered) + "."
+
     def say(_: Scene) -> QA:
         word = rng.choice(("Yes", "No"))
         return f"Please answer {word.lower()} now.", word
 
     writers: dict[str, Callable[[Scene], QA | None]] = {
-        "yesno": yesno, "colour": colour, "say": say,
+        "yesno": yesno, "colour": colour, "say": say, "caption": caption,
         "count": lambda s: ("How many shapes are there?", str(len(s.objects))),
     }  # fmt: skip
     tasks = args.mix.split(",")
@@ -133,12 +138,13 @@ def main() -> None:
 
         training.data.user_text_with_image = image_last
         training.generate.user_text_with_image = image_last
-    if args.init:
+    if args.init or args.feature_layer:
         tiny_config = training.presets.tiny_config
 
         def config(*a: object, **k: object):  # noqa: ANN202
             made = tiny_config(*a, **k)  # type: ignore[arg-type]
-            made.text_config.initializer_range = args.init
+            made.text_config.initializer_range = args.init or made.text_config.initializer_range
+            made.vision_feature_layer = args.feature_layer or made.vision_feature_layer
             return made
 
         training.presets.tiny_config = config
