@@ -124,7 +124,7 @@ def queued_job(dataset, n: int, round_trip: bool) -> tuple[float, float]:
     assert job.state == "done" and job.done == n, (job.state, job.done, job.message)
     waited = (job.started_at - enqueued).total_seconds()
     print(f"job: {seconds:.1f} s, of which {waited:.2f} s before a worker claimed it and "
-          f"{job.engine_seconds:.1f} s in the engine thread's engine calls")
+          f"{job.engine_seconds:.1f} s in engine calls (summed over the engine threads)")
     return seconds, _cpu(resource.RUSAGE_CHILDREN) - cpu
 
 

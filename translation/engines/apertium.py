@@ -154,7 +154,8 @@ class ApertiumEngine(Engine):
     # Most of a batch is the pipeline starting (~0.55 s of ~0.75 s, 0.68 s of CPU),
     # the rest segments passing down a dozen processes, each waiting on the one before:
     # a second pipeline in flight uses the CPU that leaves idle. Measured on 2 shared
-    # cores: job 0.87x -> 1.02-1.06x the one-batch-at-a-time rate (docs/performance.md).
+    # cores, 20 interleaved pairs each: job 0.91x -> 0.98x the one-batch-at-a-time
+    # rate; not settled on a quiet machine (docs/performance.md).
     concurrent_batches = 2
 
     def __init__(
