@@ -66,25 +66,43 @@ def _load() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
-def _wait_until_ready(timeout: float = 120.0) -> None:
-    """Until the worker answers a ping: it has booted and its pool process is warm."""
+def _wait_until_ready(dataset, timeout: float = 120.0) -> None:
+    """Until the worker has run a one-item job: its pool process is up and warm.
+
+    A ping is not enough: the worker's main process answers it while the pool process
+    may still be loading langid's model (`translation.tasks.warm_up`); a job enqueued
+    then waited 1-3 s for it on a loaded 2-core machine, which is worker start-up, not
+    the pipeline's cost. The one-item job also does the pool process's first imports
+    (services, checks, the engine), as any long-lived worker has done before its next job.
+    """
     from config.celery import app
+    from translation.models import Translation, TranslationJob
+    from translation.services import create_job, enqueue
 
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if app.control.ping(timeout=0.5):
-            return
-    raise RuntimeError(f"the Celery worker did not answer a ping within {timeout:.0f} s")
+    while not app.control.ping(timeout=0.5):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the Celery worker did not answer a ping within {timeout:.0f} s")
+    warm_up = create_job(dataset, engine="apertium", limit=1, round_trip=False)
+    enqueue(warm_up)
+    while TranslationJob.objects.get(pk=warm_up.pk).state in TranslationJob.ACTIVE_STATES:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the Celery worker did not finish a one-item job within {timeout:.0f} s")
+        time.sleep(0.05)
+    warm_up.refresh_from_db()
+    assert warm_up.state == "done", (warm_up.state, warm_up.message)
+    Translation.objects.filter(item__dataset=dataset).delete()
 
 
 def queued_job(dataset, n: int, round_trip: bool) -> tuple[float, float]:
     """Seconds from enqueue to done, and the CPU seconds of the worker's process tree
-    (worker, pool process, apertium; its boot included)."""
+    (worker, pool process, apertium; its boot and the one-item warm-up job included)."""
+    from django.utils import timezone
+
     from translation.models import Translation, TranslationJob
     from translation.services import create_job, enqueue
 
     Translation.objects.filter(item__dataset=dataset).delete()
-    job = create_job(dataset, engine="apertium", limit=n, round_trip=round_trip)
     cpu = _cpu(resource.RUSAGE_CHILDREN)
     worker = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "default", "--concurrency", "1",
@@ -92,8 +110,9 @@ def queued_job(dataset, n: int, round_trip: bool) -> tuple[float, float]:
         cwd=ROOT, env=os.environ.copy(), start_new_session=True,
     )  # fmt: skip
     try:
-        _wait_until_ready()  # worker start-up (Django, langid's model) is not the pipeline's cost
-        started = time.perf_counter()
+        _wait_until_ready(dataset)  # worker start-up (Django, langid's model) is not the pipeline's cost
+        job = create_job(dataset, engine="apertium", limit=n, round_trip=round_trip)
+        started, enqueued = time.perf_counter(), timezone.now()
         enqueue(job)
         while TranslationJob.objects.get(pk=job.pk).state in TranslationJob.ACTIVE_STATES:
             time.sleep(0.05)
@@ -103,7 +122,9 @@ def queued_job(dataset, n: int, round_trip: bool) -> tuple[float, float]:
         worker.wait()
     job.refresh_from_db()
     assert job.state == "done" and job.done == n, (job.state, job.done, job.message)
-    print(f"job: {seconds:.1f} s, of which the engine thread waited on the engine {job.engine_seconds:.1f} s")
+    waited = (job.started_at - enqueued).total_seconds()
+    print(f"job: {seconds:.1f} s, of which {waited:.2f} s before a worker claimed it and "
+          f"{job.engine_seconds:.1f} s in engine calls (summed over the engine threads)")
     return seconds, _cpu(resource.RUSAGE_CHILDREN) - cpu
 
 

@@ -171,7 +171,10 @@ def _claimable() -> Q:
 
 def _run_batches(job: TranslationJob, engine: Engine, on_batch) -> None:
     """Keep the engine busy: batch k+1 is queued behind batch k in the engine thread
-    before this thread checks and stores batch k-1.
+    before this thread checks and stores batch k-1. An engine whose `concurrent_batches`
+    is 2 (apertium) gets both queued batches at once, in two engine threads; batches are
+    still checked and stored in order, and `engine_seconds` sums the calls (it can then
+    exceed the job's wall time).
 
     The engine thread does nothing but the engine call: this thread plans a batch
     before handing it over and renders it after, so the engine (subprocesses or HTTP)
@@ -188,7 +191,8 @@ def _run_batches(job: TranslationJob, engine: Engine, on_batch) -> None:
     size = job.batch_size or engine.batch_size
     after = -1
     queued: deque[tuple[Future[_Translated | _EngineOutput], int]] = deque()  # oldest first, with sizes
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"translation-job-{job.pk}")
+    threads = engine.concurrent_batches
+    pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix=f"translation-job-{job.pk}")
     try:
         while True:
             job.refresh_from_db(fields=["state", "done", "total"])

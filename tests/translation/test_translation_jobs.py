@@ -203,3 +203,41 @@ def test_an_item_that_breaks_its_batch_is_reported_and_the_others_are_stored(tmp
     assert job.state == "done" and job.done == 2 and job.errors == 1
     assert job.error_log[0]["item"] == "item1" and "20000" in job.error_log[0]["error"]
     assert sorted(Translation.objects.values_list("item__external_id", flat=True)) == ["item0", "item2"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("concurrent_batches", [1, 2])
+def test_an_engine_gets_at_most_its_concurrent_batches_and_rows_stay_in_order(instruct, monkeypatch, concurrent_batches):
+    import threading
+
+    from translation import services
+    from translation.engines.apertium import ApertiumEngine
+    from translation.structure import ItemSource, translate_items
+
+    class Counting(ApertiumEngine):
+        """Apertium that records how many of its calls overlap."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.concurrent_batches = concurrent_batches
+            self.lock, self.active, self.peak = threading.Lock(), 0, 0
+
+        def _translate_batch(self, texts, source, target):
+            with self.lock:
+                self.active += 1
+                self.peak = max(self.peak, self.active)
+            try:
+                return super()._translate_batch(texts, source, target)
+            finally:
+                with self.lock:
+                    self.active -= 1
+
+    engine = Counting()
+    monkeypatch.setattr(services, "get_engine", lambda name, **options: engine)
+    job = services.run_job(create_job("instruct", engine="apertium", limit=30, round_trip=False, batch_size=6).pk)
+
+    assert job.state == "done" and job.done == 30 == Translation.objects.count()
+    assert engine.peak == concurrent_batches  # 5 batches of ~0.5 s: two overlap when allowed
+    rows = list(Translation.objects.select_related("item").order_by("item__source_index"))
+    sources = [ItemSource(r.item.conversations, r.item.meta, r.item.task_type) for r in rows]
+    assert [r.turns for r in rows] == [t.conversations for t in translate_items(ApertiumEngine(), sources, "en", "fr")]

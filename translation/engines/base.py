@@ -72,6 +72,9 @@ class Engine(abc.ABC):
     max_segment_chars: int = 4000
     device: str = "cpu"
     batch_size: int = 64  # items per job batch: what a killed worker may lose
+    # Batches a job may have in the engine at once. 1 for a model on one device (and for
+    # servers, which batch requests themselves); apertium overrides it.
+    concurrent_batches: int = 1
 
     def translate(self, texts: list[str], source: str, target: str) -> BatchResult:
         """Translate `texts` from `source` to `target` (ISO 639-1 codes)."""
