@@ -153,9 +153,8 @@ class ApertiumEngine(Engine):
     batch_size = 512
     # Most of a batch is the pipeline starting (~0.55 s of ~0.75 s, 0.68 s of CPU),
     # the rest segments passing down a dozen processes, each waiting on the one before:
-    # a second pipeline in flight uses the CPU that leaves idle. Measured on 2 shared
-    # cores, 20 interleaved pairs each: job 0.91x -> 0.98x the one-batch-at-a-time
-    # rate; not settled on a quiet machine (docs/performance.md).
+    # a second pipeline in flight uses the CPU that leaves idle. Measured on 2 quiet
+    # cores: apertium alone 794 -> 959 items/s, the job 733 -> 802 (docs/performance.md).
     concurrent_batches = 2
 
     def __init__(
