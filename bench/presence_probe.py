@@ -9,6 +9,7 @@ thing at a time (see docs/performance.md, "Presence probes on 2 CPU cores"):
 
     .venv/bin/python bench/presence_probe.py [--vocab notes|world] [--steps 600] [--batch 32]
         [--mix yesno[,colour,count,caption,say]] [--hard 0.0] [--image-last] [--text-scene] [--init 0.02] [--feature-layer -2]
+        [--world-scenes] [--phrasings]
 
 --mix say is the sanity check ("Please answer yes now." -> "Yes": copying a word of
 the question, learned in ~100 steps); the held-out questions are of the first task.
@@ -39,7 +40,9 @@ from training.generate import generate_answers  # noqa: E402
 from training.loop import Callbacks, run_stage  # noqa: E402
 from training.recipes import PARTS, template  # noqa: E402
 from world import drawing  # noqa: E402
-from world.scene import JITTER, RADIUS, SLOT_CENTRES, Scene, ShapeObject  # noqa: E402
+from world.generator import TRAIN_TEXT_SHARE  # noqa: E402
+from world.questions import SHORT_ANSWER  # noqa: E402
+from world.scene import JITTER, RADIUS, SLOT_CENTRES, Scene, ShapeObject, sample_scene  # noqa: E402
 from world.vocabulary import COLOUR_RGB, POSITION_ORDER, POSITIONS  # noqa: E402
 
 VOCABULARIES = {
@@ -63,6 +66,10 @@ def main() -> None:
     parser.add_argument("--text-scene", action="store_true", help="list the objects in the question (text lookup)")
     parser.add_argument("--init", type=float, help="initializer_range of the language model (default 0.02)")
     parser.add_argument("--feature-layer", type=int, help="vision_feature_layer (default the preset's, -1)")
+    parser.add_argument("--world-scenes", action="store_true",
+                        help="the world's own scene sampler (skewed frequencies, companions, printed text)")
+    parser.add_argument("--phrasings", action="store_true",
+                        help="the world's five yes/no phrasings and, half the time, the answer-format suffix")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
@@ -72,6 +79,8 @@ def main() -> None:
     names = [f"{c} {s}" for c in colours for s in shapes]
 
     def scene(index: int) -> Scene:
+        if args.world_scenes:
+            return sample_scene(rng, f"{index:06d}", "train", TRAIN_TEXT_SHARE)
         objects = []
         for position in rng.sample(list(POSITIONS), rng.choice((1, 2, 3))):
             colour, shape, size = rng.choice(colours), rng.choice(shapes), rng.choice(("big", "small"))
@@ -89,7 +98,13 @@ def main() -> None:
             absent = [n for n in names if n not in present]
             name, answer = (rng.choice(hard) if hard and rng.random() < args.hard else rng.choice(absent)), "No"
         listing = f"Objects: {', '.join(sorted(present))}. " if args.text_scene else ""
-        return f"{listing}Is there {'an' if name[0] in 'aeiou' else 'a'} {name} in the image?", answer
+        a = "an" if name[0] in "aeiou" else "a"
+        if args.phrasings:  # world/questions.py ask_yes_no's wordings, and instruct.py's suffix rate
+            question = rng.choice((f"Is there {a} {name} in the image?", f"Is there {a} {name} in the image?",
+                                   f"Is there {a} {name}?", f"Does the image contain {a} {name}?",
+                                   f"Can you see {a} {name} in the picture?"))  # fmt: skip
+            return (f"{question}\n{SHORT_ANSWER}" if rng.random() < 0.5 else question), answer
+        return f"{listing}Is there {a} {name} in the image?", answer
 
     def colour(s: Scene) -> QA | None:
         target = rng.choice(s.objects)
