@@ -103,7 +103,7 @@ def main() -> None:
             question = rng.choice((f"Is there {a} {name} in the image?", f"Is there {a} {name} in the image?",
                                    f"Is there {a} {name}?", f"Does the image contain {a} {name}?",
                                    f"Can you see {a} {name} in the picture?"))  # fmt: skip
-            return (f"{question}\n{SHORT_ANSWER}" if rng.random() < 0.5 else question), answer
+            return listing + (f"{question}\n{SHORT_ANSWER}" if rng.random() < 0.5 else question), answer
         return f"{listing}Is there {a} {name} in the image?", answer
 
     def colour(s: Scene) -> QA | None:
