@@ -170,18 +170,19 @@ def _claimable() -> Q:
 
 
 def _run_batches(job: TranslationJob, engine: Engine, on_batch) -> None:
-    """Keep the engine busy: batch k+1 is queued behind batch k in the engine thread
-    before this thread checks and stores batch k-1. An engine whose `concurrent_batches`
-    is 2 (apertium) gets both queued batches at once, in two engine threads; batches are
-    still checked and stored in order, and `engine_seconds` sums the calls (it can then
-    exceed the job's wall time).
+    """Keep the engine busy: `concurrent_batches` batches run in engine threads (1, or 2
+    for apertium) and one more waits, planned, behind them, so an engine thread that
+    finishes starts the next batch at once, while this thread checks and stores the
+    batch that finished. Batches are checked and stored in order, and `engine_seconds`
+    sums the calls (with two engine threads it can exceed the job's wall time).
 
     The engine thread does nothing but the engine call: this thread plans a batch
     before handing it over and renders it after, so the engine (subprocesses or HTTP)
     never waits on the job's Python work, and a check or a write that runs late (a
     loaded machine) has a whole engine batch of slack. (Running that work in a thread at
     lower CPU priority measured no better: docs/performance.md.) Work lost to a killed
-    worker is at most the three batches in flight; no row of any is half-written.
+    worker is at most the batches in flight (`concurrent_batches` + 2, the one being
+    stored included); no row of any is half-written.
     """
     version = store.Version(
         target_language=job.target_language, engine=job.engine, model=job.model,
@@ -198,8 +199,9 @@ def _run_batches(job: TranslationJob, engine: Engine, on_batch) -> None:
             job.refresh_from_db(fields=["state", "done", "total"])
             if job.state != TranslationJob.State.RUNNING:
                 return  # cancelled from the page or the API
-            # With two batches queued, wait for the oldest before reading another.
-            translated = queued[0][0].result() if len(queued) == 2 else None
+            # With every engine thread busy and one batch waiting, wait for the oldest
+            # before reading another.
+            translated = queued[0][0].result() if len(queued) == threads + 1 else None
             in_flight = sum(n for _, n in queued)
             budget = job.total - job.done - in_flight if job.limit else size
             batch: list[store.PendingItem] = []

@@ -17,6 +17,7 @@ import copy
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from .engines.base import Engine, SegmentTooLong, Usage
@@ -85,7 +86,17 @@ class SegmentInfo:
 class ItemTranslation:
     conversations: list[dict[str, Any]]
     meta: dict[str, Any]
-    segments: list[SegmentInfo]
+    # How each piece was translated, built only when asked for (a job stores the text
+    # alone, and building these cost a fifth of its rendering).
+    _slots: Sequence[tuple[str, _Slot]] = field(default=(), repr=False)
+    _translations: dict[str, str] = field(default_factory=dict, repr=False)
+
+    @property
+    def segments(self) -> list[SegmentInfo]:
+        return [
+            SegmentInfo(path, s.source, s.render(self._translations), s.method, max(1, len(s.chunks)))
+            for path, s in self._slots
+        ]
 
 
 @dataclass
@@ -115,16 +126,16 @@ class BatchTranslation:
         return self.items[index]
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class _Slot:
-    """A translatable piece: either decided now (value) or waiting for the engine."""
+    """A translatable piece: either decided now (value) or waiting for the engine.
+    Immutable, so every occurrence of a text in a batch shares its slots."""
 
-    path: str
     source: str
     method: str
     value: str | None = None
-    chunks: list[str] = field(default_factory=list)
-    gaps: list[str] = field(default_factory=list)
+    chunks: tuple[str, ...] = ()
+    gaps: tuple[str, ...] = ()
 
     def render(self, translations: dict[str, str]) -> str:
         if self.value is not None:
@@ -150,41 +161,16 @@ class _Planner:
         self.source = source
         self.target = target
         self.keys: dict[str, None] = {}  # ordered set of engine segments
-        self.slots: list[_Slot] = []
+        self.slots: list[tuple[str, _Slot]] = []  # (field, slot), in planning order
 
-    def plan(self, text: str, field_name: str, verbatim: bool = False) -> list[str | _Slot]:
-        parts: list[str | _Slot] = []
-        for piece in _PROTECTED.split(text):
-            if piece in (IMAGE_TOKEN, "\n") or not piece.strip():
-                parts.append(piece)
-                continue
-            core = piece.strip()
-            lead, trail = piece[: len(piece) - len(piece.lstrip())], piece[len(piece.rstrip()) :]
-            prefix = ""
-            if option := OPTION_PREFIX.match(core):
-                prefix, core = option.group(0), core[option.end() :]
-            parts.append(lead + prefix)
-            # LLaVA's ScienceQA prompt lists options inline: "Options: (A) red (B) blue".
-            for i, inline in enumerate(INLINE_OPTION.split(core)):
-                if i % 2:
-                    parts.append(inline)
-                elif inline.strip():
-                    parts.append(self._slot(inline, field_name, verbatim))
-            parts.append(trail)
+    def plan(self, text: str, field_name: str, verbatim: bool = False) -> tuple[str | _Slot, ...]:
+        parts = _cut(text, verbatim, self.source, self.target, self.max_segment_chars)
+        for part in parts:
+            if isinstance(part, _Slot):
+                self.slots.append((field_name, part))
+                if part.method == "engine":
+                    self.keys.update(dict.fromkeys(part.chunks))
         return parts
-
-    def _slot(self, core: str, field_name: str, verbatim: bool) -> _Slot:
-        mapped = yes_no(core, self.source, self.target) or format_instruction(core, self.source, self.target)
-        if mapped is not None:
-            slot = _Slot(field_name, core, "rule", value=mapped)
-        elif verbatim or not any(c.isalpha() for c in core) or _BARE_LETTER.match(core):
-            slot = _Slot(field_name, core, "copy", value=core)
-        else:
-            chunks, gaps = split_segment(core, self.max_segment_chars)
-            slot = _Slot(field_name, core, "engine", chunks=chunks, gaps=gaps)
-            self.keys.update(dict.fromkeys(chunks))
-        self.slots.append(slot)
-        return slot
 
     def run(self, engine: Engine) -> tuple[dict[str, str], Usage]:
         """The single engine call for everything planned so far."""
@@ -195,7 +181,43 @@ class _Planner:
         return dict(zip(keys, result.outputs)), result.usage
 
 
-def _render(parts: list[str | _Slot], translations: dict[str, str]) -> str:
+# A dataset's texts repeat (templated questions, the same answers): each distinct text
+# is cut once per worker. Bounded, so a worker's memory is too.
+@lru_cache(maxsize=65_536)
+def _cut(text: str, verbatim: bool, source: str, target: str, max_chars: int) -> tuple[str | _Slot, ...]:
+    """A text as protected pieces (kept as they are) and slots (translated or decided)."""
+    parts: list[str | _Slot] = []
+    for piece in _PROTECTED.split(text):
+        if piece in (IMAGE_TOKEN, "\n") or not piece.strip():
+            parts.append(piece)
+            continue
+        core = piece.strip()
+        lead, trail = piece[: len(piece) - len(piece.lstrip())], piece[len(piece.rstrip()) :]
+        prefix = ""
+        if option := OPTION_PREFIX.match(core):
+            prefix, core = option.group(0), core[option.end() :]
+        parts.append(lead + prefix)
+        # LLaVA's ScienceQA prompt lists options inline: "Options: (A) red (B) blue".
+        for i, inline in enumerate(INLINE_OPTION.split(core)):
+            if i % 2:
+                parts.append(inline)
+            elif inline.strip():
+                parts.append(_slot(inline, verbatim, source, target, max_chars))
+        parts.append(trail)
+    return tuple(parts)
+
+
+def _slot(core: str, verbatim: bool, source: str, target: str, max_chars: int) -> _Slot:
+    mapped = yes_no(core, source, target) or format_instruction(core, source, target)
+    if mapped is not None:
+        return _Slot(core, "rule", value=mapped)
+    if verbatim or not any(c.isalpha() for c in core) or _BARE_LETTER.match(core):
+        return _Slot(core, "copy", value=core)
+    chunks, gaps = split_segment(core, max_chars)
+    return _Slot(core, "engine", chunks=tuple(chunks), gaps=tuple(gaps))
+
+
+def _render(parts: Sequence[str | _Slot], translations: dict[str, str]) -> str:
     return "".join(p if isinstance(p, str) else p.render(translations) for p in parts)
 
 
@@ -264,7 +286,7 @@ def _pack(text: str, gap: re.Pattern[str], max_chars: int) -> tuple[list[str], l
     return chunks, gaps
 
 
-_MetaPlans = dict[tuple[str, int | None], list[str | _Slot]]
+_MetaPlans = dict[tuple[str, int | None], Sequence[str | _Slot]]
 _ItemPlan = tuple[tuple[list[dict[str, Any]], _MetaPlans], int]
 
 
@@ -296,10 +318,8 @@ class BatchPlan:
                 ItemTranslation(
                     conversations=[_render_turn(turn, translations) for turn in turns],
                     meta=_render_meta(self.items[index].meta, meta_plans, translations, source, target),
-                    segments=[
-                        SegmentInfo(s.path, s.source, s.render(translations), s.method, max(1, len(s.chunks)))
-                        for s in planner.slots[start:end]
-                    ],
+                    _slots=planner.slots[start:end],
+                    _translations=translations,
                 )
             )
         return BatchTranslation(items=results, usage=usage, engine_segments=len(planner.keys))
@@ -386,7 +406,7 @@ def _plan_item(planner: _Planner, item: ItemSource) -> tuple[list[dict[str, Any]
 
 
 def _render_turn(turn: dict[str, Any], translations: dict[str, str]) -> dict[str, Any]:
-    if isinstance(turn.get("value"), list):
+    if isinstance(turn.get("value"), tuple):  # planned: pieces and slots
         return {**turn, "value": _render(turn["value"], translations)}
     return turn
 

@@ -69,6 +69,16 @@ def test_untranslated_share_counts_copied_words_but_not_names_numbers_or_shared_
     assert untranslated_share("Red.", "Red.") is None
 
 
+def test_untranslated_share_of_turns_counts_a_word_copied_into_its_own_turn_only() -> None:
+    source = ["Which shape is purple?", "The purple shape is a hexagon."]
+    # The second turn left "purple" and "hexagon" in English; the first translated "purple".
+    copied = ["Quelle forme est violette ?", "La forme purple est un hexagon."]
+    assert untranslated_share(source, copied) == 2 / 7  # which, shape, purple; the, purple, shape, hexagon
+    # A word found only in another turn's translation is not a copy of this turn's word.
+    elsewhere = ["Quelle forme est violette ? (hexagon)", "La forme violette est un hexagone."]
+    assert untranslated_share(source, elsewhere) == 0.0
+
+
 def test_round_trip_chrf_rewards_a_faithful_back_translation() -> None:
     assert roundtrip_chrf(SOURCE[0], SOURCE[0]) == 100.0
     faithful = roundtrip_chrf(SOURCE[0], "<image>\nHow many red squares are beside the large circle?")
@@ -153,6 +163,8 @@ def test_the_fast_language_classifier_gives_langid_s_own_answers() -> None:
         "El cercle gran és vermell i el quadrat petit és blau.",
         "Combien de red squares sont next to le grand cercle ? 3, 4 ou 12 000 ?",
         "Qu'est-ce qui est écrit sur le panneau « STOP » ? Réponse : « ARRÊT ».\nA. oui\nB. non",
+        "a", "le", "oui", "",  # shorter than the automaton's 4-byte window
+        "Un octet nul\x00au milieu, des émojis 🟥🔵 et du grec : κύκλος.",
     ]  # fmt: skip
     for text in texts:
         language, confidence = _classifier().classify(text)
