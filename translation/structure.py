@@ -164,13 +164,11 @@ class _Planner:
         self.slots: list[tuple[str, _Slot]] = []  # (field, slot), in planning order
 
     def plan(self, text: str, field_name: str, verbatim: bool = False) -> tuple[str | _Slot, ...]:
-        parts = _cut(text, verbatim, self.source, self.target, self.max_segment_chars)
-        for part in parts:
-            if isinstance(part, _Slot):
-                self.slots.append((field_name, part))
-                if part.method == "engine":
-                    self.keys.update(dict.fromkeys(part.chunks))
-        return parts
+        cut = _cut(text, verbatim, self.source, self.target, self.max_segment_chars)
+        if cut.slots:
+            self.slots += [(field_name, slot) for slot in cut.slots]
+            self.keys.update(cut.engine_segments)
+        return cut.parts
 
     def run(self, engine: Engine) -> tuple[dict[str, str], Usage]:
         """The single engine call for everything planned so far."""
@@ -181,11 +179,19 @@ class _Planner:
         return dict(zip(keys, result.outputs)), result.usage
 
 
+@dataclass(frozen=True, slots=True)
+class _Cut:
+    """A text as protected pieces (kept as they are) and slots (translated or decided)."""
+
+    parts: tuple[str | _Slot, ...]
+    slots: tuple[_Slot, ...]
+    engine_segments: dict[str, None]  # what its slots need from the engine, in order (read only)
+
+
 # A dataset's texts repeat (templated questions, the same answers): each distinct text
 # is cut once per worker. Bounded, so a worker's memory is too.
 @lru_cache(maxsize=65_536)
-def _cut(text: str, verbatim: bool, source: str, target: str, max_chars: int) -> tuple[str | _Slot, ...]:
-    """A text as protected pieces (kept as they are) and slots (translated or decided)."""
+def _cut(text: str, verbatim: bool, source: str, target: str, max_chars: int) -> _Cut:
     parts: list[str | _Slot] = []
     for piece in _PROTECTED.split(text):
         if piece in (IMAGE_TOKEN, "\n") or not piece.strip():
@@ -204,7 +210,9 @@ def _cut(text: str, verbatim: bool, source: str, target: str, max_chars: int) ->
             elif inline.strip():
                 parts.append(_slot(inline, verbatim, source, target, max_chars))
         parts.append(trail)
-    return tuple(parts)
+    slots = tuple(part for part in parts if isinstance(part, _Slot))
+    engine_segments = dict.fromkeys(chunk for slot in slots if slot.method == "engine" for chunk in slot.chunks)
+    return _Cut(tuple(parts), slots, engine_segments)
 
 
 def _slot(core: str, verbatim: bool, source: str, target: str, max_chars: int) -> _Slot:
