@@ -9,7 +9,8 @@ items (apertium, no round trip) this runs, in one process:
 and reports, for each, this process's CPU (`getrusage(RUSAGE_SELF)`: Python, including
 the engine's relay threads), apertium's CPU (`RUSAGE_CHILDREN`: its subprocesses), and
 the PostgreSQL backend's CPU (from /proc/<backend pid>/stat). The job's own CPU is the
-job's self + backend CPU minus the engine-only self CPU. `--profile` adds a cProfile of
+job's self + backend CPU minus the engine-only self CPU. For the job it also prints how
+long none, one, or two or more engine calls ran at once (apertium runs two). `--profile` adds a cProfile of
 the job's run (top functions by own time).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/relecture_cpu python bench/translate_cpu.py [--items 4096]
@@ -52,7 +53,7 @@ class Meter:
         self._self = resource.getrusage(resource.RUSAGE_SELF)
         self._children = resource.getrusage(resource.RUSAGE_CHILDREN)
         self._db = _backend_cpu()
-        self._wall = time.perf_counter()
+        self._wall = self.started = time.perf_counter()
         return self
 
     def __exit__(self, *exc) -> None:
@@ -63,6 +64,35 @@ class Meter:
             children.ru_utime + children.ru_stime - self._children.ru_utime - self._children.ru_stime
         )
         self.db = _backend_cpu() - self._db
+
+
+def _record_engine_calls() -> list[tuple[float, float]]:
+    """(start, end) of every engine call the job makes from now on."""
+    from translation import services
+
+    calls: list[tuple[float, float]] = []
+    work = services._engine_work
+
+    def timed(*args):
+        started = time.perf_counter()
+        try:
+            return work(*args)
+        finally:
+            calls.append((started, time.perf_counter()))
+
+    services._engine_work = timed
+    return calls
+
+
+def _occupancy(calls: list[tuple[float, float]], start: float, end: float) -> dict[str, float]:
+    """Seconds during which none, one, two or more engine calls ran, between start and end."""
+    events = sorted([(a, 1) for a, _ in calls] + [(b, -1) for _, b in calls])
+    seconds = dict.fromkeys(("none", "one", "two or more"), 0.0)
+    running, last = 0, start
+    for moment, change in [*events, (end, 0)]:
+        seconds[("none", "one", "two or more")[min(running, 2)]] += moment - last
+        running, last = running + change, moment
+    return seconds
 
 
 def engine_only(items) -> None:
@@ -107,6 +137,7 @@ def main() -> None:
     with Meter() as engine:
         engine_only(items)
     job = create_job(dataset, engine="apertium", limit=n, round_trip=False)
+    calls = _record_engine_calls()
     profile = cProfile.Profile() if args.profile else None
     with Meter() as run:
         if profile:
@@ -123,6 +154,11 @@ def main() -> None:
     print(f"engine only: wall {engine.wall:6.1f} s  self {ms(engine.own)}  apertium {ms(engine.children)}")
     print(f"job:         wall {run.wall:6.1f} s  self {ms(run.own)}  apertium {ms(run.children)}  postgres {ms(run.db)}")
     print(f"job's own CPU (self - engine self + postgres): {ms(run.own - engine.own + run.db)}")
+    occupancy = _occupancy(calls, run.started, run.started + run.wall)
+    print(
+        "job's engine calls running at once: " + ", ".join(f"{k} {v:.2f} s" for k, v in occupancy.items())
+        + f"; the calls took {sum(end - start for start, end in calls):.2f} s in all"
+    )
     if profile:
         pstats.Stats(profile).sort_stats("tottime").print_stats(30)
 
