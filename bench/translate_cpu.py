@@ -10,8 +10,8 @@ and reports, for each, this process's CPU (`getrusage(RUSAGE_SELF)`: Python, inc
 the engine's relay threads), apertium's CPU (`RUSAGE_CHILDREN`: its subprocesses), and
 the PostgreSQL backend's CPU (from /proc/<backend pid>/stat). The job's own CPU is the
 job's self + backend CPU minus the engine-only self CPU. For the job it also prints how
-long none, one, or two or more engine calls ran at once (apertium runs two). `--profile` adds a cProfile of
-the job's run (top functions by own time).
+long none, one, or two or more engine calls ran at once (apertium runs two). `--profile`
+adds a cProfile of the job's run (top functions by own time).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/relecture_cpu python bench/translate_cpu.py [--items 4096]
 """
