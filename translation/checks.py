@@ -80,8 +80,8 @@ def structure_problems(
 
 
 # Turns repeat far more than whole items do (the world's 10,000 instruction items hold
-# 26,000 turns but 3,100 distinct source/target pairs).
-@lru_cache(maxsize=65_536)
+# 26,000 turns but 3,100 distinct source/target pairs). Bounded like the item cache.
+@lru_cache(maxsize=16_384)
 def _structure_problems(source: str, target: str, source_lang: str, target_lang: str) -> tuple[str, ...]:
     problems = []
     if source.count(IMAGE_TOKEN) != target.count(IMAGE_TOKEN):
@@ -143,13 +143,14 @@ class _Classifier:
         for state, features in identifier.tk_output.items():
             self._rows[state] = per_feature[list(features)].sum(axis=0)
         # What the vectorised walk relies on; a future langid model breaking it fails here.
+        table = moves.reshape(states, 256)
         reached = np.zeros(states, dtype=bool)
         frontier = np.zeros(1, dtype=np.intp)
         for _ in range(self._DEPTH):
             reached[frontier] = True
-            frontier = np.unique(moves.reshape(states, 256)[frontier])
+            frontier = np.unique(table[frontier])
         reached[frontier] = True
-        if not reached.all() or (moves.reshape(states, 256)[:, 0] != 0).any():
+        if not reached.all() or (table[:, 0] != 0).any():
             raise RuntimeError("langid's automaton is deeper than 4 bytes or NUL does not reset it")
         self._moves = moves
         self._prior = np.asarray(identifier.nb_pc, dtype=np.float64)
@@ -208,7 +209,7 @@ def untranslated_share(source: str | Sequence[str], target: str | Sequence[str])
     return copied / considered
 
 
-@lru_cache(maxsize=65_536)  # per turn: turns repeat far more than items do
+@lru_cache(maxsize=16_384)  # per turn: turns repeat far more than items do
 def _copied_words(source: str, target: str) -> tuple[int, int]:
     """(source words considered, of which found unchanged in the target)."""
     source, target = _plain(source), _plain(target)

@@ -189,8 +189,8 @@ class _Cut:
 
 
 # A dataset's texts repeat (templated questions, the same answers): each distinct text
-# is cut once per worker. Bounded, so a worker's memory is too.
-@lru_cache(maxsize=65_536)
+# is cut once per worker. Bounded, so a worker's memory is too (long texts: tens of MB).
+@lru_cache(maxsize=16_384)
 def _cut(text: str, verbatim: bool, source: str, target: str, max_chars: int) -> _Cut:
     parts: list[str | _Slot] = []
     for piece in _PROTECTED.split(text):
