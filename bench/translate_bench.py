@@ -139,11 +139,11 @@ def queued_job(dataset, n: int, round_trip: bool) -> tuple[float, float]:
         cpu = _tree_cpu(worker.pid) - cpu
     finally:
         worker.terminate()  # the main process's warm shutdown stops its pool process cleanly
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             worker.wait(timeout=30)
-        finally:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(worker.pid, signal.SIGKILL)  # anything of its left behind
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(worker.pid, signal.SIGKILL)  # anything of its left behind
+        worker.wait()
     job.refresh_from_db()
     assert job.state == "done" and job.done == n, (job.state, job.done, job.message)
     waited = (job.started_at - enqueued).total_seconds()
