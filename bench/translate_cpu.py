@@ -53,12 +53,12 @@ class Meter:
         self._self = resource.getrusage(resource.RUSAGE_SELF)
         self._children = resource.getrusage(resource.RUSAGE_CHILDREN)
         self._db = _backend_cpu()
-        self._wall = self.started = time.perf_counter()
+        self.started = time.perf_counter()
         return self
 
     def __exit__(self, *exc) -> None:
         me, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-        self.wall = time.perf_counter() - self._wall
+        self.wall = time.perf_counter() - self.started
         self.own = me.ru_utime + me.ru_stime - self._self.ru_utime - self._self.ru_stime
         self.children = (
             children.ru_utime + children.ru_stime - self._children.ru_utime - self._children.ru_stime
@@ -86,11 +86,12 @@ def _record_engine_calls() -> list[tuple[float, float]]:
 
 def _occupancy(calls: list[tuple[float, float]], start: float, end: float) -> dict[str, float]:
     """Seconds during which none, one, two or more engine calls ran, between start and end."""
+    labels = ("none", "one", "two or more")
     events = sorted([(a, 1) for a, _ in calls] + [(b, -1) for _, b in calls])
-    seconds = dict.fromkeys(("none", "one", "two or more"), 0.0)
+    seconds = dict.fromkeys(labels, 0.0)
     running, last = 0, start
     for moment, change in [*events, (end, 0)]:
-        seconds[("none", "one", "two or more")[min(running, 2)]] += moment - last
+        seconds[labels[min(running, 2)]] += moment - last
         running, last = running + change, moment
     return seconds
 
