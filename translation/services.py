@@ -8,12 +8,17 @@ transaction that skips rows existing already on the (item, language, engine, mod
 prompt version) constraint. So a worker killed
 mid-job loses at most the batch in flight, a re-run skips what is done, and a
 redelivered task can never duplicate a row.
+
+A worker renders and checks each distinct item once (`_SeenItems`): a repeat still
+sends its segments to the engine with its batch, and reuses the row content only if
+they translate the same again.
 """
 
 from __future__ import annotations
 
 import importlib
 import logging
+import threading
 import time
 import traceback
 from collections import deque
@@ -234,13 +239,53 @@ class _Translated:
     tokens: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class _Seen:
+    """An item this worker has rendered and checked: the translations of its engine
+    segments it was rendered from, and the row content that came out."""
+
+    engine_outputs: tuple[tuple[str, str], ...]
+    content: store.Content
+
+    def holds_for(self, translations: dict[str, str]) -> bool:
+        """Whether a repeat translated with `translations` renders to the same content."""
+        return all(translations.get(segment) == output for segment, output in self.engine_outputs)
+
+
+class _SeenItems:
+    """What `_Seen` each distinct item (and direction) rendered to, bounded: the oldest
+    entry goes first. A dataset's items repeat (templated questions and answers: the
+    world's 10,000 instruction items hold 4,600 distinct ones), and rendering and checking
+    are pure functions of an item and its segments' translations, so a repeat whose
+    segments translate the same again reuses the rows' content, its COPY text included."""
+
+    def __init__(self, size: int) -> None:
+        self._size, self._entries, self._lock = size, dict[tuple, _Seen](), threading.Lock()
+
+    def get(self, key: tuple) -> _Seen | None:
+        return self._entries.get(key)
+
+    def put(self, key: tuple, seen: _Seen) -> None:
+        with self._lock:
+            if len(self._entries) >= self._size:
+                del self._entries[next(iter(self._entries))]
+            self._entries[key] = seen
+
+
+_seen = _SeenItems(16_384)  # bounded like the per-text caches of structure and checks
+
+
 @dataclass
 class _Planned:
     """A batch ready for the engine thread; `plan` is None when the engine thread must
-    do the whole translation itself (round trip, or an item that cannot be planned)."""
+    do the whole translation itself (round trip, or an item that cannot be planned).
+    `plan` covers the batch's items but its `repeats` (by index), which only add their
+    segments; `keys` name each item's content and direction in `_seen`."""
 
     batch: list[store.PendingItem]
     plan: BatchPlan | None
+    keys: list[tuple] = field(default_factory=list)
+    repeats: dict[int, _Seen] = field(default_factory=dict)
 
 
 @dataclass
@@ -253,14 +298,20 @@ class _EngineOutput:
 
 
 def _plan(job: TranslationJob, engine: Engine, batch: list[store.PendingItem]) -> _Planned:
+    """Plan the items this worker has not rendered before; a repeat only adds its engine
+    segments to the batch (the engine still translates them: only our work is saved)."""
     if job.round_trip:
         return _Planned(batch, None)
-    sources = [ItemSource(item.conversations, item.meta, item.task_type) for item in batch]
+    direction = (job.source_language, job.target_language, engine.max_segment_chars)
+    keys = [(item.content, *direction) for item in batch]
+    repeats = {index: seen for index, key in enumerate(keys) if (seen := _seen.get(key)) is not None}
+    sources = [ItemSource(i.conversations, i.meta, i.task_type) for n, i in enumerate(batch) if n not in repeats]
     try:
         plan = plan_items(sources, engine.max_segment_chars, job.source_language, job.target_language)
     except Exception:
         return _Planned(batch, None)  # the engine thread isolates the item that breaks the batch
-    return _Planned(batch, plan)
+    plan.include(segment for seen in repeats.values() for segment, _ in seen.engine_outputs)
+    return _Planned(batch, plan, keys, repeats)
 
 
 def _engine_work(job: TranslationJob, engine: Engine, planned: _Planned) -> _Translated | _EngineOutput:
@@ -280,34 +331,44 @@ def _engine_work(job: TranslationJob, engine: Engine, planned: _Planned) -> _Tra
 
 def _checked(job: TranslationJob, output: _Translated | _EngineOutput) -> tuple[list[store.Row], _Translated]:
     """Render a batch the engine translated and check each item (pure Python, no database)."""
-    if isinstance(output, _EngineOutput):
-        assert output.planned.plan is not None
-        # Rendering only looks up the engine's outputs for planned segments: it cannot
-        # fail on an item where planning and the engine call succeeded.
-        items = output.planned.plan.render(output.result.outputs, output.result.usage)
-        usage = output.result.usage
-        tokens = (usage.prompt_tokens or 0) + (usage.completion_tokens or 0)
-        done = [(item, translated, None) for item, translated in zip(output.planned.batch, items)]
-        result = _Translated(done, [], output.seconds, tokens)
-    else:
-        result = output
-    rows = [
-        store.Row(
-            item.pk, translated.conversations, translated.meta,
-            run_checks(
-                item.conversations, translated.conversations,
-                source_lang=job.source_language, target_lang=job.target_language,
-                back_translation=back.conversations if back else None,
-            ),
-        )  # fmt: skip
-        for item, translated, back in result.done
-    ]
-    return rows, result
+    if isinstance(output, _Translated):
+        rows = [
+            store.Row(item.pk, _content(job, item, translated, back.conversations if back else None))
+            for item, translated, back in output.done
+        ]
+        return rows, output
+    planned, usage = output.planned, output.result.usage
+    assert planned.plan is not None
+    # Rendering only looks up the engine's outputs for planned segments: it cannot
+    # fail on an item where planning and the engine call succeeded.
+    translations = planned.plan.translations(output.result.outputs)
+    fresh = iter(planned.plan.render_translations(translations, usage))
+    rows = []
+    for index, (item, key) in enumerate(zip(planned.batch, planned.keys)):
+        seen = planned.repeats.get(index)
+        if seen is None or not seen.holds_for(translations):
+            # New here, or a repeat whose segments translated differently this time.
+            translated = next(fresh) if seen is None else planned.plan.render_other(
+                ItemSource(item.conversations, item.meta, item.task_type), translations
+            )  # fmt: skip
+            seen = _Seen(translated.engine_outputs(), _content(job, item, translated, None))
+            _seen.put(key, seen)
+        rows.append(store.Row(item.pk, seen.content))
+    tokens = (usage.prompt_tokens or 0) + (usage.completion_tokens or 0)
+    return rows, _Translated(seconds=output.seconds, tokens=tokens)
+
+
+def _content(job: TranslationJob, item: store.PendingItem, translated: ItemTranslation, back) -> store.Content:
+    checks = run_checks(
+        item.conversations, translated.conversations,
+        source_lang=job.source_language, target_lang=job.target_language, back_translation=back,
+    )  # fmt: skip
+    return store.Content(translated.conversations, translated.meta, checks)
 
 
 def _store(job: TranslationJob, rows: list[store.Row], result: _Translated, version: store.Version) -> None:
     """Write a checked batch with the job's progress, atomically."""
-    n = len(result.done) + len(result.failures)
+    n = len(rows) + len(result.failures)
     now = timezone.now()
     with transaction.atomic():
         store.write_rows(version, rows, result.seconds / n, result.tokens // n, now)

@@ -48,7 +48,8 @@ _JSON_OPTIONS = orjson.OPT_NON_STR_KEYS
 
 @dataclass(frozen=True, slots=True)
 class PendingItem:
-    """An item waiting for its translation, as read for one batch."""
+    """An item waiting for its translation, as read for one batch. `content` is the same
+    string for items with the same conversations, meta and task type (repeats)."""
 
     pk: int
     source_index: int
@@ -56,6 +57,7 @@ class PendingItem:
     conversations: list[dict[str, Any]]
     meta: dict[str, Any]
     task_type: str
+    content: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,14 +73,32 @@ class Version:
     params: dict[str, Any]
 
 
-@dataclass(frozen=True, slots=True)
-class Row:
-    """One translation to write: the item, its turns and meta, its checks."""
+@dataclass(slots=True)
+class Content:
+    """What a translation row holds beyond its item and version: turns, meta, checks.
+    Repeats of an item share one, formatted for COPY once."""
 
-    item_id: int
     turns: list[dict[str, Any]]
     meta: dict[str, Any]
     checks: dict[str, Any]
+    _copy_text: str | None = None
+
+    def copy_text(self) -> str:
+        """The row's last columns (turns, meta, checks, suggested grade) in COPY's text format."""
+        if self._copy_text is None:
+            self._copy_text = "\t".join((
+                _json_text(self.turns), _json_text(self.meta), _json_text(self.checks),
+                _text(self.checks["suggested_grade"]),
+            ))  # fmt: skip
+        return self._copy_text
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One translation to write: the item and what it translated to."""
+
+    item_id: int
+    content: Content
 
 
 def next_batch(
@@ -100,7 +120,10 @@ def next_batch(
                 return [], after
             after = candidates[-1][1]
             fresh = [
-                PendingItem(pk, index, external_id, _json(conversations), _json(meta), task_type)
+                PendingItem(
+                    pk, index, external_id, _json(conversations), _json(meta), task_type,
+                    _content(conversations, meta, task_type),
+                )  # fmt: skip
                 for pk, index, external_id, conversations, meta, task_type, done in candidates
                 if not done
             ]
@@ -121,11 +144,7 @@ def write_rows(version: Version, rows: Sequence[Row], seconds: float, tokens: in
         _text(version.prompt_version), _text(version.prompt_hash), _json_text(version.params),
         repr(float(seconds)), str(int(tokens)), now.isoformat(),
     ))  # fmt: skip
-    lines = [
-        f"{constant}\t{r.item_id}\t{_json_text(r.turns)}\t{_json_text(r.meta)}\t{_json_text(r.checks)}"
-        f"\t{_text(r.checks['suggested_grade'])}\n"
-        for r in rows
-    ]
+    lines = [f"{constant}\t{r.item_id}\t{r.content.copy_text()}\n" for r in rows]
     columns = ", ".join(COLUMNS)
     with connection.cursor() as cursor:
         raw = cursor.cursor  # psycopg's own cursor: Django's wrapper has no copy()
@@ -155,10 +174,11 @@ def _bulk_create(version: Version, rows: Sequence[Row], seconds: float, tokens: 
     Translation.objects.bulk_create(
         [
             Translation(
-                item_id=r.item_id, target_language=version.target_language, turns=r.turns, meta=r.meta,
-                engine=version.engine, model=version.model, prompt_version=version.prompt_version,
-                prompt_hash=version.prompt_hash, params=version.params, seconds=seconds, tokens=tokens,
-                checks=r.checks, suggested_grade=r.checks["suggested_grade"], created_at=now,
+                item_id=r.item_id, target_language=version.target_language, turns=r.content.turns,
+                meta=r.content.meta, engine=version.engine, model=version.model,
+                prompt_version=version.prompt_version, prompt_hash=version.prompt_hash, params=version.params,
+                seconds=seconds, tokens=tokens, checks=r.content.checks,
+                suggested_grade=r.content.checks["suggested_grade"], created_at=now,
             )  # fmt: skip
             for r in rows
         ],
@@ -169,6 +189,17 @@ def _bulk_create(version: Version, rows: Sequence[Row], seconds: float, tokens: 
 def _json(value: Any) -> Any:
     """A JSON column as Django's cursor returns it: text (PostgreSQL, SQLite) or decoded."""
     return orjson.loads(value) if isinstance(value, (str, bytes)) else value
+
+
+def _content(conversations: Any, meta: Any, task_type: str) -> str:
+    """One string per distinct item content: the JSON columns' text as read (PostgreSQL's
+    jsonb prints a value one way), or the values encoded with sorted keys."""
+    texts = [
+        value.decode() if isinstance(value, bytes) else value if isinstance(value, str)
+        else orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+        for value in (conversations, meta)
+    ]  # fmt: skip
+    return "\x00".join((*texts, task_type))
 
 
 def _json_text(value: Any) -> str:

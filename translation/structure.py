@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -97,6 +97,12 @@ class ItemTranslation:
             SegmentInfo(path, s.source, s.render(self._translations), s.method, max(1, len(s.chunks)))
             for path, s in self._slots
         ]
+
+    def engine_outputs(self) -> tuple[tuple[str, str], ...]:
+        """(segment, translation) for each engine segment this item was rendered from, once
+        each, in order: with the item, all its translation depends on."""
+        chunks = dict.fromkeys(c for _, slot in self._slots if slot.method == "engine" for c in slot.chunks)
+        return tuple((chunk, self._translations[chunk]) for chunk in chunks)
 
 
 @dataclass
@@ -312,11 +318,25 @@ class BatchPlan:
     def segments(self) -> list[str]:
         return list(self.planner.keys)
 
+    def include(self, segments: Iterable[str]) -> None:
+        """Send these segments to the engine with the batch too (items the caller renders
+        itself); they come back in `translations`."""
+        self.planner.keys.update(dict.fromkeys(segments))
+
+    def translations(self, outputs: Sequence[str]) -> dict[str, str]:
+        """Segment -> translation, given the engine's outputs for `segments`, in order."""
+        return dict(zip(self.planner.keys, outputs))
+
     def render(self, outputs: Sequence[str], usage: Usage) -> BatchTranslation:
         """The items translated, given the engine's outputs for `segments`, in order."""
-        return self._render(dict(zip(self.planner.keys, outputs)), usage)
+        return self.render_translations(self.translations(outputs), usage)
 
-    def _render(self, translations: dict[str, str], usage: Usage) -> BatchTranslation:
+    def render_other(self, item: ItemSource, translations: dict[str, str]) -> ItemTranslation:
+        """An item not planned here, whose engine segments are all in `translations`."""
+        planner, plans = _plan_items([item], self.planner.max_segment_chars, self.planner.source, self.planner.target)
+        return BatchPlan([item], planner, plans).render_translations(translations, Usage()).items[0]
+
+    def render_translations(self, translations: dict[str, str], usage: Usage) -> BatchTranslation:
         planner, plans = self.planner, self.plans
         source, target = planner.source, planner.target
         results = []
@@ -346,7 +366,7 @@ def translate_items(
 ) -> BatchTranslation:
     """Translate a batch of items with one engine call: plan, translate, render."""
     plan = plan_items(items, engine.max_segment_chars, source, target)
-    return plan._render(*plan.planner.run(engine))
+    return plan.render_translations(*plan.planner.run(engine))
 
 
 def translate_item(

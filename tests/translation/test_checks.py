@@ -37,6 +37,9 @@ def test_lost_image_token_lines_letters_numbers_and_yes_no_are_named() -> None:
 def test_decimal_commas_and_thousand_spaces_count_as_the_same_number() -> None:
     assert numbers("3.5 kg and 1,000 cats") == numbers("3,5 kg et 1 000 chats")
     assert structure_problems("It weighs 3.5 kg.", "Il pèse 3,5 kg.") == []
+    # A line break ends a number: options "3" and "100" are two numbers, not 3,100.
+    assert numbers("How many?\n3\n100") == numbers("Combien ?\n100\n3") != numbers("3 100")
+    assert structure_problems("Count:\n3\n100 cubes", "3 100\nCompte :\ncubes") == ["numbers missing: ['100', '3']"]
 
 
 def test_language_is_detected_with_a_confidence_and_short_texts_are_not_judged() -> None:
@@ -165,6 +168,10 @@ def test_the_fast_language_classifier_gives_langid_s_own_answers() -> None:
         "Qu'est-ce qui est écrit sur le panneau « STOP » ? Réponse : « ARRÊT ».\nA. oui\nB. non",
         "a", "le", "oui", "",  # shorter than the automaton's 4-byte window
         "Un octet nul\x00au milieu, des émojis 🟥🔵 et du grec : κύκλος.",
+        # Summed line by line: breaks at the start and end, in a row, between short lines.
+        "\nQuelle est la couleur du cube ?\nRéponse : rouge.\n",
+        "Question :\n\nA\nB.\nle cercle\n\n\nest rouge\nou bleu ?",
+        "a\nb\nc\nd\ne", "\n", "\n\n\n", "é\nà\nκ\n🟥\nLe carré est rouge.",
     ]  # fmt: skip
     for text in texts:
         language, confidence = _classifier().classify(text)

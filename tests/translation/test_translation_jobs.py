@@ -241,3 +241,63 @@ def test_an_engine_gets_at_most_its_concurrent_batches_and_rows_stay_in_order(in
     rows = list(Translation.objects.select_related("item").order_by("item__source_index"))
     sources = [ItemSource(r.item.conversations, r.item.meta, r.item.task_type) for r in rows]
     assert [r.turns for r in rows] == [t.conversations for t in translate_items(ApertiumEngine(), sources, "en", "fr")]
+
+
+def _repeated_items(tmp_path, name: str, n: int) -> None:
+    import json
+
+    records = [
+        {"id": f"item{i}", "conversations": [
+            {"from": "human", "value": "<image>\nWhat colour is the big circle?"},
+            {"from": "gpt", "value": "The big circle is red." if i % 2 else "It is blue."},
+        ]}
+        for i in range(n)
+    ]  # fmt: skip
+    path = tmp_path / f"{name}.json"
+    path.write_text(json.dumps(records))
+    import_dataset(path, format="llava", name=name)
+
+
+@pytest.mark.django_db
+def test_repeated_items_in_later_batches_get_the_rows_their_translations_give(tmp_path):
+    from translation.engines import get_engine
+    from translation.services import run_job
+    from translation.structure import ItemSource, translate_items
+
+    _repeated_items(tmp_path, "repeats", 12)
+    job = run_job(create_job("repeats", engine="apertium", round_trip=False, batch_size=2).pk)
+
+    assert job.state == "done" and job.done == 12 == Translation.objects.count()
+    rows = list(Translation.objects.select_related("item").order_by("item__source_index"))
+    expected = translate_items(get_engine("apertium"), [ItemSource(r.item.conversations) for r in rows[:2]])
+    assert [r.turns for r in rows] == [t.conversations for t in expected] * 6
+    assert all(r.checks == rows[i % 2].checks and r.suggested_grade == rows[i % 2].suggested_grade for i, r in enumerate(rows))
+
+
+@pytest.mark.django_db
+def test_a_repeat_whose_segments_translate_differently_this_time_is_rendered_again(tmp_path, monkeypatch):
+    from translation import services
+    from translation.engines.base import BatchResult, Engine
+
+    class CallNumbered(Engine):
+        """An engine that never translates the same way twice (an LLM sampling, say)."""
+
+        name = "apertium"
+
+        def __init__(self) -> None:
+            self.calls = 0
+
+        def _translate_batch(self, texts, source, target):
+            self.calls += 1
+            return BatchResult([f"{text} ({self.calls})" for text in texts])
+
+    _repeated_items(tmp_path, "sampled", 8)
+    monkeypatch.setattr(services, "get_engine", lambda name, **options: CallNumbered())
+    job = services.run_job(create_job("sampled", engine="apertium", round_trip=False, batch_size=2).pk)
+
+    assert job.state == "done" and job.done == 8
+    answers = list(Translation.objects.order_by("item__source_index").values_list("turns", flat=True))
+    # Batch 4 is planned after batch 1 is stored: its items repeat batch 1's, but not its translations.
+    assert [turns[1]["value"] for turns in answers] == [
+        f"{answer} ({batch})" for batch in (1, 2, 3, 4) for answer in ("It is blue.", "The big circle is red.")
+    ]
