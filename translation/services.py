@@ -279,13 +279,13 @@ _seen = _SeenItems(16_384)  # bounded like the per-text caches of structure and 
 class _Planned:
     """A batch ready for the engine thread; `plan` is None when the engine thread must
     do the whole translation itself (round trip, or an item that cannot be planned).
-    `plan` covers the batch's items but its `repeats` (by index), which only add their
-    segments; `keys` name each item's content and direction in `_seen`."""
+    `plan` covers the items at the indexes in `fresh`, in order; `keys` name each item's
+    content and direction in `_seen`."""
 
     batch: list[store.PendingItem]
     plan: BatchPlan | None
     keys: list[tuple] = field(default_factory=list)
-    repeats: dict[int, _Seen] = field(default_factory=dict)
+    fresh: frozenset[int] = frozenset()
 
 
 @dataclass
@@ -298,20 +298,28 @@ class _EngineOutput:
 
 
 def _plan(job: TranslationJob, engine: Engine, batch: list[store.PendingItem]) -> _Planned:
-    """Plan the items this worker has not rendered before; a repeat only adds its engine
-    segments to the batch (the engine still translates them: only our work is saved)."""
+    """Plan the first item of each content this worker has not rendered before. A repeat
+    (of an item rendered before, or of one earlier in the batch) is not planned: it only
+    adds its engine segments to the batch, which the engine still translates."""
     if job.round_trip:
         return _Planned(batch, None)
     direction = (job.source_language, job.target_language, engine.max_segment_chars)
-    keys = [(item.content, *direction) for item in batch]
-    repeats = {index: seen for index, key in enumerate(keys) if (seen := _seen.get(key)) is not None}
-    sources = [ItemSource(i.conversations, i.meta, i.task_type) for n, i in enumerate(batch) if n not in repeats]
+    keys = [(item.content_key, *direction) for item in batch]
+    fresh: dict[tuple, int] = {}
+    known: dict[tuple, _Seen] = {}
+    for index, key in enumerate(keys):
+        if key not in fresh and key not in known:
+            if (seen := _seen.get(key)) is None:
+                fresh[key] = index
+            else:
+                known[key] = seen
+    sources = [ItemSource(item.conversations, item.meta, item.task_type) for item in map(batch.__getitem__, fresh.values())]
     try:
         plan = plan_items(sources, engine.max_segment_chars, job.source_language, job.target_language)
     except Exception:
         return _Planned(batch, None)  # the engine thread isolates the item that breaks the batch
-    plan.include(segment for seen in repeats.values() for segment, _ in seen.engine_outputs)
-    return _Planned(batch, plan, keys, repeats)
+    plan.include(segment for seen in known.values() for segment, _ in seen.engine_outputs)
+    return _Planned(batch, plan, keys, frozenset(fresh.values()))
 
 
 def _engine_work(job: TranslationJob, engine: Engine, planned: _Planned) -> _Translated | _EngineOutput:
@@ -342,13 +350,14 @@ def _checked(job: TranslationJob, output: _Translated | _EngineOutput) -> tuple[
     # Rendering only looks up the engine's outputs for planned segments: it cannot
     # fail on an item where planning and the engine call succeeded.
     translations = planned.plan.translations(output.result.outputs)
-    fresh = iter(planned.plan.render_translations(translations, usage))
+    rendered = iter(planned.plan.render_translations(translations, usage))
     rows = []
     for index, (item, key) in enumerate(zip(planned.batch, planned.keys)):
-        seen = planned.repeats.get(index)
+        # A repeat of an item rendered before, or earlier in this batch.
+        seen = None if index in planned.fresh else _seen.get(key)
         if seen is None or not seen.holds_for(translations):
-            # New here, or a repeat whose segments translated differently this time.
-            translated = next(fresh) if seen is None else planned.plan.render_other(
+            # New, or a repeat whose segments translated differently this time.
+            translated = next(rendered) if index in planned.fresh else planned.plan.render_other(
                 ItemSource(item.conversations, item.meta, item.task_type), translations
             )  # fmt: skip
             seen = _Seen(translated.engine_outputs(), _content(job, item, translated, None))

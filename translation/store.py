@@ -48,8 +48,8 @@ _JSON_OPTIONS = orjson.OPT_NON_STR_KEYS
 
 @dataclass(frozen=True, slots=True)
 class PendingItem:
-    """An item waiting for its translation, as read for one batch. `content` is the same
-    string for items with the same conversations, meta and task type (repeats)."""
+    """An item waiting for its translation, as read for one batch. `content_key` is the
+    same string for items with the same conversations, meta and task type (repeats)."""
 
     pk: int
     source_index: int
@@ -57,7 +57,7 @@ class PendingItem:
     conversations: list[dict[str, Any]]
     meta: dict[str, Any]
     task_type: str
-    content: str
+    content_key: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +122,7 @@ def next_batch(
             fresh = [
                 PendingItem(
                     pk, index, external_id, _json(conversations), _json(meta), task_type,
-                    _content(conversations, meta, task_type),
+                    _content_key(conversations, meta, task_type),
                 )  # fmt: skip
                 for pk, index, external_id, conversations, meta, task_type, done in candidates
                 if not done
@@ -191,7 +191,7 @@ def _json(value: Any) -> Any:
     return orjson.loads(value) if isinstance(value, (str, bytes)) else value
 
 
-def _content(conversations: Any, meta: Any, task_type: str) -> str:
+def _content_key(conversations: Any, meta: Any, task_type: str) -> str:
     """One string per distinct item content: the JSON columns' text as read (PostgreSQL's
     jsonb prints a value one way), or the values encoded with sorted keys."""
     texts = [

@@ -195,30 +195,39 @@ class _Cut:
 
 
 # A dataset's texts repeat (templated questions, the same answers): each distinct text
-# is cut once per worker. Bounded, so a worker's memory is too (long texts: tens of MB).
+# is cut once per worker, and each distinct line once (the world's 3,100 distinct turns
+# hold 450 distinct lines). Bounded, so a worker's memory is too (long texts: tens of MB).
 @lru_cache(maxsize=16_384)
 def _cut(text: str, verbatim: bool, source: str, target: str, max_chars: int) -> _Cut:
-    parts: list[str | _Slot] = []
-    for piece in _PROTECTED.split(text):
-        if piece in (IMAGE_TOKEN, "\n") or not piece.strip():
-            parts.append(piece)
-            continue
-        core = piece.strip()
-        lead, trail = piece[: len(piece) - len(piece.lstrip())], piece[len(piece.rstrip()) :]
-        prefix = ""
-        if option := OPTION_PREFIX.match(core):
-            prefix, core = option.group(0), core[option.end() :]
-        parts.append(lead + prefix)
-        # LLaVA's ScienceQA prompt lists options inline: "Options: (A) red (B) blue".
-        for i, inline in enumerate(INLINE_OPTION.split(core)):
-            if i % 2:
-                parts.append(inline)
-            elif inline.strip():
-                parts.append(_slot(inline, verbatim, source, target, max_chars))
-        parts.append(trail)
+    parts = [
+        part
+        for piece in _PROTECTED.split(text)
+        for part in _cut_piece(piece, verbatim, source, target, max_chars)
+    ]
     slots = tuple(part for part in parts if isinstance(part, _Slot))
     engine_segments = dict.fromkeys(chunk for slot in slots if slot.method == "engine" for chunk in slot.chunks)
     return _Cut(tuple(parts), slots, engine_segments)
+
+
+@lru_cache(maxsize=16_384)
+def _cut_piece(piece: str, verbatim: bool, source: str, target: str, max_chars: int) -> tuple[str | _Slot, ...]:
+    """One piece between `<image>` tokens and line breaks (or one of those), cut."""
+    if piece in (IMAGE_TOKEN, "\n") or not piece.strip():
+        return (piece,)
+    core = piece.strip()
+    lead, trail = piece[: len(piece) - len(piece.lstrip())], piece[len(piece.rstrip()) :]
+    prefix = ""
+    if option := OPTION_PREFIX.match(core):
+        prefix, core = option.group(0), core[option.end() :]
+    parts: list[str | _Slot] = [lead + prefix]
+    # LLaVA's ScienceQA prompt lists options inline: "Options: (A) red (B) blue".
+    for i, inline in enumerate(INLINE_OPTION.split(core)):
+        if i % 2:
+            parts.append(inline)
+        elif inline.strip():
+            parts.append(_slot(inline, verbatim, source, target, max_chars))
+    parts.append(trail)
+    return tuple(parts)
 
 
 def _slot(core: str, verbatim: bool, source: str, target: str, max_chars: int) -> _Slot:

@@ -180,6 +180,22 @@ def test_the_fast_language_classifier_gives_langid_s_own_answers() -> None:
         assert abs(confidence - expected_confidence) < 1e-9, text
 
 
+def test_an_item_s_language_summed_turn_by_turn_is_its_whole_text_s() -> None:
+    from translation.checks import _detect_turns
+
+    items = [
+        GOOD, SOURCE, ["<image>\nQuelle couleur ?", "A. rouge\nB. bleu", "A"],
+        ["  ", "\n", "<image>", " Le grand cercle est rouge.", "", "Oui.", " \n "],
+        ["a", "b", "c", "Il y a trois cubes rouges sur la table."], ["é", "🟥", "κύκλος rouge et bleu"],
+        ["<image>", "   "], ["court"], ["Une phrase assez longue.\n", "\nUne autre."],
+    ]  # fmt: skip
+    for turns in items:
+        language, confidence = _detect_turns(turns)
+        expected_language, expected_confidence = detect_language("\n".join(turns))
+        assert language == expected_language, turns
+        assert abs(confidence - expected_confidence) < 1e-9, turns
+
+
 def test_repeated_items_get_the_same_report_and_their_own_lists() -> None:
     first = run_checks(SOURCE, ["Combien de carrés rouges ?", "Il y a des carrés rouges."])
     first["structure_problems"].append("changed by the caller")

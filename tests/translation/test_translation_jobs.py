@@ -259,13 +259,14 @@ def _repeated_items(tmp_path, name: str, n: int) -> None:
 
 
 @pytest.mark.django_db
-def test_repeated_items_in_later_batches_get_the_rows_their_translations_give(tmp_path):
+@pytest.mark.parametrize("batch_size", [2, 4])  # 4: repeats within a batch too
+def test_repeated_items_get_the_rows_their_translations_give(tmp_path, batch_size):
     from translation.engines import get_engine
     from translation.services import run_job
     from translation.structure import ItemSource, translate_items
 
     _repeated_items(tmp_path, "repeats", 12)
-    job = run_job(create_job("repeats", engine="apertium", round_trip=False, batch_size=2).pk)
+    job = run_job(create_job("repeats", engine="apertium", round_trip=False, batch_size=batch_size).pk)
 
     assert job.state == "done" and job.done == 12 == Translation.objects.count()
     rows = list(Translation.objects.select_related("item").order_by("item__source_index"))
