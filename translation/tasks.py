@@ -3,16 +3,21 @@
 
 from __future__ import annotations
 
+import gc
+
 from celery import shared_task
 from celery.signals import worker_process_init
 
 
 @worker_process_init.connect
 def warm_up(**_kwargs) -> None:
-    """Load the language identifier's model (seconds) when a worker starts, not in a job."""
+    """Load the language identifier's model (seconds) when a worker starts, not in a job.
+    What is loaded by then (Django, the model) lives as long as the worker: frozen, the
+    cyclic collector's full passes no longer walk it."""
     from .checks import detect_language
 
     detect_language("Une phrase pour charger le modèle.")
+    gc.freeze()
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
