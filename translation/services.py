@@ -333,7 +333,8 @@ def _plan(job: TranslationJob, engine: Engine, batch: list[store.PendingItem]) -
                 fresh[key] = index
             else:
                 known[key] = seen
-    sources = [ItemSource(item.conversations, item.meta, item.task_type) for item in map(batch.__getitem__, fresh.values())]
+    firsts = [batch[index] for index in fresh.values()]
+    sources = [ItemSource(item.conversations, item.meta, item.task_type) for item in firsts]
     try:
         plan = plan_items(sources, engine.max_segment_chars, job.source_language, job.target_language)
     except Exception:
