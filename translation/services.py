@@ -292,7 +292,9 @@ class _SeenItems:
             self._entries[key] = seen
 
 
-_seen = _SeenItems(16_384)  # bounded like the per-text caches of structure and checks
+# Bounded by memory: an entry holds a row content and its COPY text, ~2 KB for a world
+# item (480 characters of JSON), an estimated ~10 KB for a ScienceQA item with its lecture.
+_seen = _SeenItems(8_192)
 
 
 @dataclass
