@@ -45,6 +45,19 @@ def setup(url: str, redis_url: str) -> None:
     call_command("migrate", verbosity=0)
 
 
+def world_items(world: Path, n: int, name: str):
+    """The first `n` instruction items of a full world, imported as dataset `name`; the world
+    is generated into `world` unless it holds one already. Returns (dataset, items)."""
+    from audit.models import Item
+    from audit.services import import_dataset
+    from world.generator import generate_world
+
+    if not (world / "manifest.json").exists():
+        generate_world(world, seed=1, size="full")
+    dataset = import_dataset(world / "llava/llava_instruct.json", format="llava", name=name).dataset
+    return dataset, list(Item.objects.filter(dataset=dataset).order_by("source_index")[:n])
+
+
 def engine_only(items) -> tuple[float, int]:
     from translation.engines import get_engine
     from translation.structure import ItemSource, engine_segments
@@ -164,14 +177,8 @@ def main() -> None:
     args = parser.parse_args()
     setup(args.database_url, args.redis_url)
 
-    from audit.models import Item
-    from audit.services import import_dataset
-    from world.generator import generate_world
-
     with tempfile.TemporaryDirectory() as tmp:
-        generate_world(tmp, seed=1, size="full")
-        dataset = import_dataset(Path(tmp) / "llava/llava_instruct.json", format="llava", name="bench-instruct").dataset
-        items = list(Item.objects.filter(dataset=dataset).order_by("source_index")[: args.items])
+        dataset, items = world_items(Path(tmp), args.items, "bench-instruct")
         n = len(items)
         engine_total = job_total = 0.0
         for round_ in range(1, args.rounds + 1):

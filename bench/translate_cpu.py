@@ -116,22 +116,15 @@ def main() -> None:
     args = parser.parse_args()
 
     sys.path.insert(0, str(ROOT / "bench"))
-    from translate_bench import setup
+    from translate_bench import setup, world_items
 
     setup(args.database_url, os.environ.get("REDIS_URL", ""))
-    from audit.models import Item
-    from audit.services import import_dataset
     from translation.checks import detect_language
     from translation.models import Translation
     from translation.services import create_job, run_job
-    from world.generator import generate_world
 
     with tempfile.TemporaryDirectory() as tmp:
-        world = Path(args.world) if args.world else Path(tmp)
-        if not (world / "manifest.json").exists():
-            generate_world(world, seed=1, size="full")
-        dataset = import_dataset(world / "llava/llava_instruct.json", format="llava", name="bench-instruct").dataset
-    items = list(Item.objects.filter(dataset=dataset).order_by("source_index")[: args.items])
+        dataset, items = world_items(Path(args.world or tmp), args.items, "bench-instruct")
     n = len(items)
     detect_language("Une phrase pour charger le modèle.")  # as a worker does when it starts
 

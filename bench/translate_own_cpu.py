@@ -97,19 +97,11 @@ def main() -> None:
         return
 
     sys.path.insert(0, str(ROOT / "bench"))
-    from translate_bench import setup
+    from translate_bench import setup, world_items
 
     setup(args.database_url, os.environ.get("REDIS_URL", ""))
-    from audit.models import Item
-    from audit.services import import_dataset
-    from world.generator import generate_world
-
     with tempfile.TemporaryDirectory() as tmp:
-        world = Path(args.world) if args.world else Path(tmp)
-        if not (world / "manifest.json").exists():
-            generate_world(world, seed=1, size="full")
-        dataset = import_dataset(world / "llava/llava_instruct.json", format="llava", name="bench-own").dataset
-        items = list(Item.objects.filter(dataset=dataset).order_by("source_index")[: args.items])
+        _, items = world_items(Path(args.world or tmp), args.items, "bench-own")
         table = Path(tmp) / "outputs.pickle"
         record(items, table)
         gc_label = "Python's default GC thresholds" if args.default_gc else "the job's GC thresholds"
