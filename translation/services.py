@@ -148,8 +148,9 @@ def cancel(job: TranslationJob) -> bool:
 
 # A job allocates millions of small objects, nearly all acyclic (dicts, tuples, strings),
 # while the worker's caches grow: at Python's default thresholds (700, 10, 10) the cyclic
-# collector ran ~850 times per 10,000 items, its full passes walking every cached object,
-# a quarter of the job's own CPU (docs/performance.md). A job runs with rarer collections.
+# collector ran 350-470 times per 10,000 world items, its full passes walking every cached
+# object, a quarter of the job's own CPU (docs/performance.md, bench/translate_own_cpu.py).
+# A job runs with rarer collections; the thresholds come back when it ends.
 JOB_GC_THRESHOLD = (100_000, 50, 100)
 
 
