@@ -154,14 +154,27 @@ def cancel(job: TranslationJob) -> bool:
 JOB_GC_THRESHOLD = (100_000, 50, 100)
 
 
+_jobs_running = 0  # in this process: jobs may nest (tests) or overlap (a threads pool)
+_jobs_lock = threading.Lock()
+_thresholds_before_jobs = gc.get_threshold()
+
+
 @contextmanager
 def _rare_collections() -> Iterator[None]:
-    previous = gc.get_threshold()
-    gc.set_threshold(*JOB_GC_THRESHOLD)
+    """The first job to start raises the thresholds; the last to end restores them."""
+    global _jobs_running, _thresholds_before_jobs
+    with _jobs_lock:
+        if not _jobs_running:
+            _thresholds_before_jobs = gc.get_threshold()
+            gc.set_threshold(*JOB_GC_THRESHOLD)
+        _jobs_running += 1
     try:
         yield
     finally:
-        gc.set_threshold(*previous)
+        with _jobs_lock:
+            _jobs_running -= 1
+            if not _jobs_running:
+                gc.set_threshold(*_thresholds_before_jobs)
 
 
 def run_job(job_id: int, *, on_batch: Callable[[TranslationJob], None] | None = None) -> TranslationJob:

@@ -302,3 +302,29 @@ def test_a_repeat_whose_segments_translate_differently_this_time_is_rendered_aga
     assert [turns[1]["value"] for turns in answers] == [
         f"{answer} ({batch})" for batch in (1, 2, 3, 4) for answer in ("It is blue.", "The big circle is red.")
     ]
+
+
+def test_jobs_that_overlap_restore_the_gc_thresholds_when_the_last_one_ends():
+    import gc
+    import threading
+
+    from translation.services import JOB_GC_THRESHOLD, _rare_collections
+
+    before = gc.get_threshold()
+    first_in, second_in, first_out = threading.Event(), threading.Event(), threading.Event()
+
+    def first() -> None:
+        with _rare_collections():
+            first_in.set()
+            second_in.wait(5)
+        first_out.set()
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    first_in.wait(5)
+    with _rare_collections():  # a second job starts while the first runs, and ends after it
+        second_in.set()
+        first_out.wait(5)
+        assert gc.get_threshold() == JOB_GC_THRESHOLD  # the first job's end left them raised
+    thread.join(5)
+    assert gc.get_threshold() == before
