@@ -3,8 +3,9 @@
 The table is training.results' comparison (one place decides what a cell shows: the
 reference metric with its 95% CI, the French-aware number, the diagnostics), limited to
 the study's runs and labelled by the study's rows: English base, translation-only, and
-each variant on each rule. The translation-only row's English column is its English
-answers scored against the English benchmark.
+each variant on each rule. The translation-only row's French columns are its own runs;
+its English columns the English base's direct English runs (training.results fills
+them: answering an English question needs no translation).
 """
 
 from __future__ import annotations
@@ -13,20 +14,20 @@ from typing import Any
 
 from audit.models import Campaign, Snapshot
 from training.models import EvaluationRun, TrainingJob
-from training.results import Row, comparison
+from training.results import Row, column_groups, comparison
 from translation.models import TranslationJob
 
 from . import plan
 from .models import Study
 
 
-def columns(study: Study) -> list[dict[str, str]]:
+def columns(study: Study) -> list[tuple[str, str]]:
+    """(column key, language), grouped by benchmark as on /results/: EN then FR."""
     return [
-        {"key": f"{'pope/' + split if benchmark == 'pope' else benchmark}:{language}", "benchmark": benchmark,
-         "split": split, "language": language}
-        for language in ("fr", "en")
+        ("pope/" + split if benchmark == "pope" else benchmark, language)
         for benchmark, split, _ in plan.budget(study.world_size).benchmarks
-    ]  # fmt: skip
+        for language in ("en", "fr")
+    ]
 
 
 def row_title(key: str) -> tuple[str, str]:
@@ -39,11 +40,6 @@ def table(study: Study) -> list[tuple[Row, str, str]]:
     """(row, title, rule) in plan order: base, translation-only, then variants by rule."""
     row_of = {pk: key for key, pks in study.objects_made.get("evaluations", {}).items() for pk in pks}
     rows = {row.variant: row for row in comparison(row_of, label=lambda run: row_of[run.pk])}
-    for row in rows.values():  # translation-only: its English answers fill the English columns
-        for key, cell in list(row.cells.items()):
-            if key.endswith(":fr") and cell.get("english") is not None and key[:-3] + ":en" not in row.cells:
-                english = {**cell, "value": cell["english"], "french": None, "ci_low": None, "ci_high": None}
-                row.cells[key[:-3] + ":en"] = english
     order = ["english_base", "translation_only"] + [f"{v}-{r}" for r in plan.RULES for v in plan.VARIANTS]
     return [(rows[key], *row_title(key)) for key in order if key in rows]
 
@@ -60,9 +56,10 @@ def study_report(study: Study) -> dict[str, Any]:
         "snapshots": Snapshot.objects.filter(pk__in=made.get("snapshots", {}).values()).select_related("rule"),
         "training_jobs": [jobs[pk] for pk in job_ids if pk in jobs],
         "columns": cols,
+        "groups": column_groups(cols),
         "grid": [
             {"key": row.variant, "title": title, "rule": rule, "job": row.jobs[0] if row.jobs else None,
-             "cells": [row.cells.get(c["key"]) for c in cols]}
+             "cells": [row.cells.get(f"{key}:{language}") for key, language in cols]}
             for row, title, rule in rows
         ],  # fmt: skip
         "evaluations_done": EvaluationRun.objects.filter(pk__in=[pk for pks in made.get("evaluations", {}).values() for pk in pks], state="done").count(),

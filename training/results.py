@@ -5,7 +5,13 @@ the API (one place decides what a cell shows). A model's row is its variant: the
 training job's template with the rule of its French data, "translation-only" for the
 study's variant 1, else the run's name or checkpoint path. A cell is the latest done
 run's reference metric (POPE: F1, as LLaVA reports; ScienceQA and TextVQA: accuracy)
-with its 95% CI, the French-aware number beside it, and the run's diagnostic flags.
+with its 95% CI, the French-aware number beside it, and the run's diagnostic flags
+(those of the parser the cell reports, never two contradicting ones).
+
+Pages and the CSV show every number in percent with one decimal (`percent`); the API
+keeps the fractions. The translation-only row's French columns are its own runs; its
+English columns are the same model's direct English runs (answering in English needs
+no translation), or empty.
 """
 
 from __future__ import annotations
@@ -28,6 +34,17 @@ COLUMNS: tuple[tuple[str, str], ...] = tuple(
     for language in ("en", "fr")
 )
 HEADLINE = {"pope": "f1", "scienceqa": "accuracy", "textvqa": "accuracy"}
+
+
+def column_groups(columns: Iterable[tuple[str, str]] = COLUMNS) -> list[dict[str, Any]]:
+    """The two-row header: one group per benchmark (its title and metric), its languages below."""
+    groups: dict[str, dict[str, Any]] = {}
+    for key, language in columns:
+        benchmark, _, split = key.partition("/")
+        title = f"POPE {split}" if split else {"scienceqa": "ScienceQA", "textvqa": "TextVQA"}.get(key, key)
+        group = groups.setdefault(key, {"key": key, "title": title, "metric": HEADLINE[benchmark], "languages": []})
+        group["languages"].append(language)
+    return list(groups.values())
 
 
 def column_key(run: EvaluationRun) -> str:
@@ -53,15 +70,40 @@ class Row:
     scienceqa_groups: dict[str, Any] = field(default_factory=dict)
 
 
+def percent(value: float | None) -> str:
+    """0.5234 -> "52.3"; None -> "" (the one unit of every page and of the CSV)."""
+    return "" if value is None else f"{100 * float(value):.1f}"
+
+
+_OPPOSITE = {"pope_yes_bias": "pope_no_bias", "pope_no_bias": "pope_yes_bias"}
+
+
+def cell_flags(diagnostics: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The flags a cell shows: the reference parser's first (the cell reports its number),
+    then other parsers' flags unless they contradict one already kept. LLaVA's parser reads
+    a French "Non." as yes while the French-aware one reads no: the run page lists both
+    with their parsers; a table cell must not say yes-bias and no-bias at once."""
+    ordered = sorted(diagnostics, key=lambda flag: "reference" not in flag.get("parsers", ["reference"]))
+    kept: list[dict[str, Any]] = []
+    for flag in ordered:
+        if not any(k["code"] in (flag["code"], _OPPOSITE.get(flag["code"])) for k in kept):
+            kept.append(flag)
+    return kept
+
+
 def cell(run: EvaluationRun) -> dict[str, Any]:
     metric = HEADLINE[run.benchmark]
     reference, french = run.metrics.get("reference", {}), run.metrics.get("french", {})
     ci = reference.get("ci95", {}).get(metric) or [None, None]
     return {
         "run_id": run.pk, "metric": metric, "value": reference.get(metric), "ci_low": ci[0], "ci_high": ci[1],
-        "french": french.get(metric), "n": reference.get("n"), "flags": run.diagnostics,
-        "english": run.metrics.get("english", {}).get(metric),
+        "french": french.get(metric), "n": reference.get("n"), "flags": cell_flags(run.diagnostics or []),
+        "english": run.metrics.get("english", {}).get(metric), "pipeline": run.pipeline,
     }  # fmt: skip
+
+
+def _model_of(run: EvaluationRun) -> tuple[int | None, str]:
+    return (run.training_job_id, "" if run.training_job_id else run.model_path)
 
 
 def comparison(run_ids: Iterable[int] | None = None, label: Callable[[EvaluationRun], str] = variant_name) -> list[Row]:
@@ -76,11 +118,17 @@ def comparison(run_ids: Iterable[int] | None = None, label: Callable[[Evaluation
     if run_ids is not None:
         runs = runs.filter(pk__in=list(run_ids))
     rows: dict[str, Row] = {}
+    direct_english: dict[tuple[Any, str], EvaluationRun] = {}  # (model, column) -> latest direct EN run
+    translation_only: list[tuple[Row, EvaluationRun]] = []
     for run in runs:
         row = rows.setdefault(label(run), Row(label(run)))
         key = f"{column_key(run)}:{run.language}"
+        if run.pipeline == EvaluationRun.Pipeline.DIRECT and run.language == "en":
+            direct_english.setdefault((_model_of(run), column_key(run)), run)
         if key in row.cells:
             continue
+        if run.pipeline == EvaluationRun.Pipeline.TRANSLATION_ONLY:
+            translation_only.append((row, run))
         row.cells[key] = cell(run)
         if run.training_job is not None and run.training_job not in row.jobs:
             row.jobs.append(run.training_job)
@@ -89,7 +137,23 @@ def comparison(run_ids: Iterable[int] | None = None, label: Callable[[Evaluation
             row.pope[key] = {m: reference.get(m) for m in ("accuracy", "precision", "recall", "f1", "yes_ratio")}
         if run.benchmark == "scienceqa" and "groups" in run.metrics.get("reference", {}):
             row.scienceqa_groups[run.language] = run.metrics["reference"]["groups"]
-    return sorted(rows.values(), key=lambda row: row.variant)
+    for row, run in translation_only:  # its English columns: the same model asked in English, directly
+        english = direct_english.get((_model_of(run), column_key(run)))
+        key = f"{column_key(run)}:en"
+        if english is not None and key not in row.cells:
+            row.cells[key] = {**cell(english), "shared": "the model's direct English run (no translation needed)"}
+    ordered = sorted(rows.values(), key=lambda row: row.variant)
+    mark_best(ordered)
+    return ordered
+
+
+def mark_best(rows: list[Row]) -> None:
+    """`best` on the highest value of each column (ties all marked) when two models or more have one."""
+    for key, language in COLUMNS:
+        cells = [c for row in rows if (c := row.cells.get(f"{key}:{language}")) and c["value"] is not None]
+        top = max((c["value"] for c in cells), default=None)
+        for c in cells:
+            c["best"] = len(cells) > 1 and c["value"] == top
 
 
 def table_json(rows: list[Row]) -> dict[str, Any]:
@@ -104,16 +168,18 @@ def table_json(rows: list[Row]) -> dict[str, Any]:
 
 
 def csv_rows(rows: list[Row]) -> list[list[Any]]:
+    """The table as CSV rows; every number in percent with one decimal, as the header says."""
     header = ["variant"]
     for key, language in COLUMNS:
-        header += [f"{key} {language}", f"{key} {language} ci95 low", f"{key} {language} ci95 high",
-                   f"{key} {language} french-aware", f"{key} {language} flags"]  # fmt: skip
+        header += [f"{key} {language} (%)", f"{key} {language} ci95 low (%)", f"{key} {language} ci95 high (%)",
+                   f"{key} {language} french-aware (%)", f"{key} {language} flags"]  # fmt: skip
     out: list[list[Any]] = [header]
     for row in rows:
         line: list[Any] = [row.variant]
         for key, language in COLUMNS:
             c = row.cells.get(f"{key}:{language}")
-            line += [c["value"], c["ci_low"], c["ci_high"], c["french"], " ".join(f["code"] for f in c["flags"])] if c else [""] * 5
+            numbers = [percent(c[name]) for name in ("value", "ci_low", "ci_high", "french")] if c else [""] * 4
+            line += [*numbers, " ".join(f["code"] for f in c["flags"]) if c else ""]
         out.append(line)
     return out
 
@@ -129,18 +195,25 @@ def job_chain(job: TrainingJob) -> list[TrainingJob]:
 
 
 def loss_curves(rows: list[Row]) -> list[dict[str, Any]]:
-    """Plotly traces: one per (variant, job, stage), read straight from LossPoint."""
-    traces = []
+    """Plotly traces: one per (job, stage), read straight from LossPoint. A job behind several
+    rows (the English base also answers for translation-only) is drawn once, named by them all."""
+    variants: dict[int, list[str]] = {}
+    jobs: dict[int, TrainingJob] = {}
     for row in rows:
-        for job in {j.pk: j for r in row.jobs for j in job_chain(r)}.values():
-            points = LossPoint.objects.filter(job=job).values_list("stage_index", "step", "loss")
-            stages: dict[int, tuple[list[int], list[float]]] = {}
-            for stage, step, loss in points:
-                stages.setdefault(stage, ([], []))[0].append(step)
-                stages[stage][1].append(loss)
-            for stage, (steps, losses) in stages.items():
-                traces.append({"x": steps, "y": losses, "mode": "lines", "type": "scatter",
-                               "name": f"{row.variant}: job {job.pk} stage {stage + 1}"})  # fmt: skip
+        for job in (j for r in row.jobs for j in job_chain(r)):
+            jobs.setdefault(job.pk, job)
+            if row.variant not in variants.setdefault(job.pk, []):
+                variants[job.pk].append(row.variant)
+    traces = []
+    for pk, job in jobs.items():
+        points = LossPoint.objects.filter(job=job).values_list("stage_index", "step", "loss")
+        stages: dict[int, tuple[list[int], list[float]]] = {}
+        for stage, step, loss in points:
+            stages.setdefault(stage, ([], []))[0].append(step)
+            stages[stage][1].append(loss)
+        for stage, (steps, losses) in stages.items():
+            traces.append({"x": steps, "y": losses, "mode": "lines", "type": "scatter",
+                           "name": f"{' / '.join(variants[pk])}: job {pk} stage {stage + 1}"})  # fmt: skip
     return traces
 
 

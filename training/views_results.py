@@ -7,7 +7,6 @@ Reviewers and admins read everything; only admins start, cancel or requeue runs
 from __future__ import annotations
 
 import csv
-import json
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
@@ -125,12 +124,13 @@ def results_page(request: HttpRequest) -> HttpResponse:
     pope_keys = [f"pope/{split}:{lang}" for split in POPE_SPLITS for lang in LANGUAGES]
     snapshots = {s.pk: s for row in rows for job in row.jobs for s in job.snapshots.select_related("rule")}
     context = {
-        "rows": rows, "columns": results.COLUMNS, "role": role_of(request.user),
+        "rows": rows, "columns": results.COLUMNS, "groups": results.column_groups(), "role": role_of(request.user),
         "table": [(row, [row.cells.get(f"{key}:{lang}") for key, lang in results.COLUMNS]) for row in rows],
         "pope_table": [(row, [row.pope.get(k) for k in pope_keys]) for row in rows if row.pope],
-        "loss_traces": json.dumps(results.loss_curves(rows)),
+        "pope_groups": results.column_groups((f"pope/{split}", lang) for split in POPE_SPLITS for lang in LANGUAGES),
+        # A list: json_script encodes it once (a json.dumps'd string would reach the page as a JSON string).
+        "loss_traces": results.loss_curves(rows),
         "audits": [(s, results.audit_summary(s)) for s in snapshots.values()],
-        "pope_keys": pope_keys,
     }  # fmt: skip
     return render(request, "training/results.html", context)
 

@@ -79,4 +79,4 @@ def test_result_pages_are_for_reviewers_and_admins_and_the_form_shows_errors(sma
     detail = client.get(f"/evaluations/{run.pk}/")
     assert b"Download predictions" in detail.content and b'data-testid="metrics"' in detail.content
     csv_lines = client.get("/results.csv").content.decode().splitlines()
-    assert csv_lines[0].startswith("variant,pope/random en,") and csv_lines[1].startswith("tiny,")
+    assert csv_lines[0].startswith("variant,pope/random en (%),") and csv_lines[1].startswith("tiny,")

@@ -7,7 +7,10 @@ that apply to a benchmark. The thresholds are this project's choice (the referen
 have no such checks):
 
 - ``pope_yes_bias`` / ``pope_no_bias``: the model's yes-share >= 0.9 or <= 0.1
-  (POPE splits are half yes, half no);
+  (POPE splits are half yes, half no); under lmms-eval's exact reading the share is
+  taken over the answers it reads as yes or no, so unreadable answers raise
+  ``unparseable``, not a no-bias (the reference parser reads them as yes: counting
+  them as "not yes" here made one run both yes- and no-biased);
 - ``single_letter``: one option letter in >= 80% of all ScienceQA answers;
 - ``unparseable``: >= 20% of answers empty or not readable as an answer;
 - ``wrong_language``: >= 20% of answers identifiably in the other language, by a
@@ -138,12 +141,13 @@ def diagnose(
         flags += unparseable_flags([letter is not None for letter in letters])
     elif benchmark == "pope":
         answers = [parsers.pope_answer_parser(parser)(p) for p in predictions]
-        if predictions:
-            flags += yes_ratio_flags(pope.prediction_yes_share(answers))
         if parser == parsers.LMMS_EVAL:
             readable = [answer in ("yes", "no") for answer in answers]
+            answers = [answer for answer, ok in zip(answers, readable) if ok]
         else:
             readable = [french.explicit_pope_answer(p) is not None for p in predictions]
+        if answers:
+            flags += yes_ratio_flags(pope.prediction_yes_share(answers))
         flags += unparseable_flags(readable)
     elif benchmark == "textvqa":
         normalize = parsers.textvqa_normalizer(parser)
