@@ -29,8 +29,10 @@ system-packages:
 	echo "installing Debian packages: $$missing"; \
 	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null
 
+# The suite keeps its files (the SQLite test database, the filesystem broker's queue, the
+# generated secret key) under var/test, so it never touches a demo's var/ or its queue.
 test: venv system-packages
-	$(BIN)/python -m pytest
+	RELECTURE_VAR_DIR=$(CURDIR)/var/test $(BIN)/python -m pytest
 
 demo: venv system-packages
 	$(BIN)/python manage.py setup_demo

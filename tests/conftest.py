@@ -5,8 +5,20 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from child_processes import clear_broker, database_url
 
 from world.generator import generate_world
+
+
+def pytest_runtest_setup(item):
+    """A test marked `postgresql(reason=...)` is skipped on SQLite, saying why it needs PostgreSQL."""
+    marker = item.get_closest_marker("postgresql")
+    if marker is None:
+        return
+    from django.conf import settings
+
+    if not settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        pytest.skip(f"needs PostgreSQL: {marker.kwargs.get('reason') or marker.args[0]}")
 
 
 @pytest.fixture(scope="session")
@@ -33,10 +45,11 @@ def db_state():
 
 @pytest.fixture
 def celery_worker_factory(transactional_db):
-    """Start real Celery workers (Redis broker, the test database); stop them by PID.
+    """Start real Celery workers on this run's database and broker; stop them by PID.
 
-    Needs PostgreSQL and Redis (DATABASE_URL and REDIS_URL, as CI sets): the worker is
-    another process and must see the rows this test commits.
+    Works on both configurations: PostgreSQL + Redis (as CI's second run sets), and the
+    embedded default (the SQLite test file + kombu's filesystem broker under var/, as
+    `make demo` runs). The worker is another process and sees the rows this test commits.
     """
     import os
     import signal
@@ -44,15 +57,9 @@ def celery_worker_factory(transactional_db):
     import sys
 
     from django.conf import settings
-    from django.db import connection
 
-    if connection.vendor != "postgresql" or not settings.REDIS_URL:
-        pytest.skip("needs PostgreSQL and Redis: set DATABASE_URL and REDIS_URL (as .ci/run does)")
-    import redis
-
-    redis.Redis.from_url(settings.REDIS_URL).flushdb()  # the tests' own Redis database
-    db = connection.settings_dict
-    url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    clear_broker()
+    url = database_url()
     started: list[subprocess.Popen] = []
 
     def start(*, env: dict[str, str] | None = None) -> subprocess.Popen:

@@ -89,6 +89,7 @@ def test_sql_records_equal_the_python_writer(awkward, format, rule):
     assert fast.balance == portable.balance
 
 
+@pytest.mark.postgresql(reason="the SQL writer streams records with COPY, which SQLite does not have")
 def test_both_paths_are_exercised(awkward):
     """The comparison above means something only if SQL wrote some records and Python others."""
     sql, params = record_sql(parse_rule({"min_grade": "moderate"}), "llava", "d" * 64)

@@ -16,7 +16,11 @@ from rest_framework.test import APIClient
 
 from audit.models import Assessment
 
-pytestmark = pytest.mark.django_db
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.postgresql(reason="the budgets are the PostgreSQL hot path's (prepared statements, SKIP LOCKED claims); "
+                           "SQLite runs the ORM reference path, whose results tests/audit/test_grading_lean_endpoint.py checks"),
+]
 
 GRADE_AND_NEXT_BUDGET = 15
 """Token, role, the locked lease, 4 writes, consensus (read + upsert), progress, and the

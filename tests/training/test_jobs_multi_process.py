@@ -5,8 +5,7 @@ row, so the job ends done with one loss point per logged step and a loadable mod
 from __future__ import annotations
 
 import pytest
-from django.db import connection
-
+from child_processes import database_url
 from jobs_world import english_dataset
 from training.job_runner import run_job
 from training.jobs import create_training_job, model_path
@@ -20,8 +19,7 @@ def test_a_two_process_job_trains_and_reports_once(tmp_path, settings, monkeypat
     monkeypatch.setenv("MODEL_ROOT", str(settings.MODEL_ROOT))
     monkeypatch.setenv("TRAINING_DISTRIBUTED_CPU", "1")
     monkeypatch.setenv("TRAINING_THREADS", "1")
-    db = connection.settings_dict  # the processes must see this test's database
-    monkeypatch.setenv("DATABASE_URL", f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}")
+    monkeypatch.setenv("DATABASE_URL", database_url())  # the processes must see this test's database
     english = english_dataset(tmp_path / "data")
     job = create_training_job(
         template="english_base", data={"en_pretrain": english, "en_finetune": english}, gpus=2, log_every=1,

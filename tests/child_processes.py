@@ -1,0 +1,30 @@
+"""What the processes a test starts (Celery workers, torchrun ranks) need to share the test's world."""
+
+from __future__ import annotations
+
+
+def database_url() -> str:
+    """This test run's database as a DATABASE_URL, for the processes a test starts (workers, torchrun ranks)."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{db['NAME']}"  # a file during tests (config/settings.py sets TEST NAME)
+    return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def clear_broker() -> None:
+    """Drop what earlier tests left queued: Redis's database for tests, or the filesystem broker's folder."""
+    import shutil
+
+    from django.conf import settings
+
+    if settings.REDIS_URL:
+        import redis
+
+        redis.Redis.from_url(settings.REDIS_URL).flushdb()  # the tests' own Redis database
+        return
+    for sub in ("out", "processed"):
+        folder = settings.CELERY_QUEUE_DIR / sub
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
