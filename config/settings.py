@@ -106,6 +106,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "config.errors.MethodNotAllowedPage",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -204,13 +205,15 @@ if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS: dict = {}
 else:
-    for sub in ("out", "processed"):
+    for sub in ("out", "processed", "control"):
         (CELERY_QUEUE_DIR / sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(CELERY_QUEUE_DIR / "out"),
         "data_folder_out": str(CELERY_QUEUE_DIR / "out"),
         "processed_folder": str(CELERY_QUEUE_DIR / "processed"),
+        # kombu's default is ./control, a folder in whatever directory the process started in.
+        "control_folder": str(CELERY_QUEUE_DIR / "control"),
         "store_processed": False,
     }
 # Job state lives in our own tables (TrainingJob.state, ...), so no result backend.

@@ -54,3 +54,12 @@ def test_gpu_work_is_routed_to_the_gpu_queue():
     assert router.route({}, "training.tasks.run_training_job")["queue"].name == "gpu"
     assert router.route({}, "translation.tasks.run_translation_job")["queue"].name == "default"
     assert {q.name for q in app.conf.task_queues} == {"default", "gpu"}
+
+
+def test_the_filesystem_broker_keeps_every_folder_under_var(tmp_path):
+    """kombu's filesystem transport defaults its control folder to ./control, wherever a worker started."""
+    done = settings_in_child({"RELECTURE_VAR_DIR": str(tmp_path)}, "settings.CELERY_BROKER_TRANSPORT_OPTIONS")
+    options = eval(done.stdout)  # noqa: S307 - our own settings, printed by our own child
+    folders = {key: value for key, value in options.items() if key.endswith("_folder") or key.startswith("data_folder")}
+    assert set(folders) == {"data_folder_in", "data_folder_out", "processed_folder", "control_folder"}
+    assert all(str(value).startswith(str(tmp_path)) for value in folders.values()), folders
