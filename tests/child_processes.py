@@ -28,3 +28,15 @@ def clear_broker() -> None:
         folder = settings.CELERY_QUEUE_DIR / sub
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
+
+
+def queued_messages(queue: str) -> int:
+    """How many task messages wait in `queue`, on Redis or in the filesystem broker's folder."""
+    from django.conf import settings
+
+    if settings.REDIS_URL:
+        import redis
+
+        return redis.Redis.from_url(settings.REDIS_URL).llen(queue)
+    # kombu's filesystem transport writes one file per message: <time>_<uuid>.<queue>.msg
+    return sum(1 for path in (settings.CELERY_QUEUE_DIR / "out").iterdir() if path.name.endswith(f".{queue}.msg"))

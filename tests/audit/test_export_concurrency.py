@@ -1,7 +1,8 @@
 """Snapshots under concurrency: simultaneous requests make one job; a killed build does not block its rule.
 
-Real PostgreSQL (committed rows, one connection per thread), real Redis as the broker
-(the queue's length counts the jobs sent) and real Celery workers.
+Committed rows, one connection per thread, a real broker (the queue's length counts the
+jobs sent) and real Celery workers, on both configurations: PostgreSQL + Redis, and the
+embedded SQLite + filesystem broker.
 """
 
 from __future__ import annotations
@@ -12,9 +13,8 @@ import threading
 import time
 
 import pytest
-import redis
 import requests
-from django.conf import settings as django_settings
+from child_processes import clear_broker, queued_messages
 from django.db import connection
 from export_world import graded_world
 from rest_framework.authtoken.models import Token
@@ -28,11 +28,9 @@ CALLERS = 8
 
 @pytest.fixture
 def broker():
-    if not django_settings.REDIS_URL:
-        pytest.skip("needs Redis: set REDIS_URL (as .ci/run does)")
-    queue = redis.Redis.from_url(django_settings.REDIS_URL)
-    queue.flushdb()  # the tests' own Redis database
-    return queue
+    """The number of messages queued for a queue, counted from an empty broker."""
+    clear_broker()
+    return queued_messages
 
 
 @pytest.fixture(autouse=True)
@@ -69,7 +67,7 @@ def test_simultaneous_requests_for_one_rule_make_one_job(broker):
     assert not [r for r in results if isinstance(r, Exception)], results
     assert len({snapshot.pk for snapshot, _created in results}) == 1
     assert sum(created for _snapshot, created in results) == 1
-    assert Snapshot.objects.count() == 1 and broker.llen("default") == 1  # one task message sent
+    assert Snapshot.objects.count() == 1 and broker("default") == 1  # one task message sent
 
 
 def test_simultaneous_api_requests_get_the_same_snapshot(broker, live_server, settings):
@@ -81,7 +79,7 @@ def test_simultaneous_api_requests_get_the_same_snapshot(broker, live_server, se
     responses = at_once(lambda: requests.post(url, json={"rule": rule.pk, "format": "jsonl"}, headers=headers, timeout=30))
     assert sorted(r.status_code for r in responses) == [200] * (CALLERS - 1) + [202]
     assert len({r.json()["id"] for r in responses}) == 1
-    assert Snapshot.objects.count() == 1 and broker.llen("default") == 1
+    assert Snapshot.objects.count() == 1 and broker("default") == 1
 
 
 @pytest.mark.slow
