@@ -5,8 +5,17 @@ from django.urls import include, path
 from audit import login_limit
 from audit import views as audit_views
 
+from . import api_index
+
+# Error pages inside the site's layout (JSON on API paths): config/errors.py.
+handler403 = "config.errors.permission_denied"
+handler404 = "config.errors.page_not_found"
+handler500 = "config.errors.server_error"
+
 urlpatterns = [
     path("", audit_views.home, name="home"),
+    path("api/", api_index.api_root, name="api_root"),
+    path("api/v1/", api_index.api_v1_root, name="api_v1_root"),
     # Before Django's own login view: the same page, with a limit on failed attempts.
     path("accounts/login/", login_limit.login, name="login"),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),

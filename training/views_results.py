@@ -12,7 +12,8 @@ from typing import Any
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
 
 from audit.access import READERS, require_role
 from audit.job_actions import apply_job_action
@@ -54,9 +55,11 @@ def _int(form: Any, name: str) -> int | None:
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def evaluation_new(request: HttpRequest) -> HttpResponse:
     require_role(request.user, ADMIN)
+    if request.method == "GET":  # a bookmarked or typed address: the form lives on the list page
+        return redirect(reverse("training:evaluations") + "#new-evaluation")
     form = request.POST
     try:
         job_id = _int(form, "training_job")
