@@ -423,3 +423,25 @@ def calibration_report(
         kappa=weighted_kappa(pairs),
         n_skipped=skipped,
     )
+
+
+def reliability_verdict(
+    result: ControlReliability | None,
+    *,
+    threshold: float = CONTROL_PASS_THRESHOLD,
+    min_items: int = CONTROL_MIN_ITEMS,
+) -> tuple[str, str]:
+    """What the campaign page says about one annotator's control items: (status, sentence).
+
+    status is "flagged", "ok" or "too_few". Below ``min_items`` controls the page must
+    not say "ok": 0 of 4 caught is no evidence of care, only of too little evidence.
+    """
+    n = result.n_controls if result else 0
+    caught = result.n_caught if result else 0
+    if n == 0:
+        return "too_few", f"no control graded yet ({min_items} needed to judge)"
+    if n < min_items:
+        return "too_few", f"too few controls ({n} of {min_items} needed); caught {caught} so far"
+    if result is not None and result.flagged:
+        return "flagged", f"Flagged: misses too many control items (caught {caught} of {n}, below {threshold:.0%})"
+    return "ok", f"ok: caught {caught} of {n} controls"

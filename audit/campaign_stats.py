@@ -15,7 +15,7 @@ from django.db.models import Count
 
 from translation.models import Translation
 
-from . import agreement, estimates
+from . import agreement, agreement_intervals, estimates
 from .models import Assessment, Campaign, Entry, FinalGrade, Membership, PendingAdjudication
 
 
@@ -31,6 +31,10 @@ class CampaignStatistics:
     pairs: list[dict[str, Any]]
     annotators: list[dict[str, Any]] = field(default_factory=list)
     calibration: agreement.CalibrationReport | None = None
+    intervals: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Bootstrap 95% intervals of alpha and Fleiss' kappa, each with its reading (agreement_intervals)."""
+    controls: dict[str, int] = field(default_factory=dict)
+    """Control items in the campaign and how many an annotator needs before a verdict."""
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -53,7 +57,9 @@ def campaign_statistics(campaign: Campaign) -> CampaignStatistics:
     for a, b in combinations(names, 2):
         kappa = agreement.cohen_weighted_kappa(ratings, a, b)
         if kappa.n_items:
-            pairs.append({"a": a, "b": b, "kappa": kappa.value, "n_items": kappa.n_items, "reason": kappa.reason})
+            interval = agreement_intervals.cohen_kappa_interval(ratings, a, b)
+            pairs.append({"a": a, "b": b, "kappa": kappa.value, "n_items": kappa.n_items, "reason": kappa.reason,
+                          "interval": _interval(interval, agreement_intervals.read_kappa(kappa.value, interval))})  # fmt: skip
     with_consensus = agreement.agreement_with_consensus(ratings)
     reliability = agreement.control_reliability(control_ratings, {e for e, _, _ in control_ratings})
     annotators = []
@@ -61,16 +67,22 @@ def campaign_statistics(campaign: Campaign) -> CampaignStatistics:
         name = membership.annotator.username
         peer = with_consensus.get(name)
         control = reliability.get(name)
+        verdict, verdict_text = agreement.reliability_verdict(control)
         annotators.append({
             "annotator": name, "graded": by_annotator.get(name, 0),
             "agreement": peer.share if peer else None, "compared": peer.n_compared if peer else 0,
             "leniency": peer.mean_offset if peer else None,
             "controls": control.n_controls if control else 0, "controls_caught": control.n_caught if control else 0,
             "control_share": control.share if control else None, "flagged": bool(control and control.flagged),
+            "verdict": verdict, "verdict_text": verdict_text,
         })  # fmt: skip
     finals = dict(FinalGrade.objects.filter(entry__campaign=campaign).values_list("grade").annotate(n=Count("pk")))
     total = campaign.size * campaign.overlap
     done = len(ratings)
+    fleiss = agreement.fleiss_kappa(ratings, campaign.overlap)
+    alpha = agreement.krippendorff_alpha(ratings)
+    fleiss_interval = agreement_intervals.fleiss_interval(ratings, campaign.overlap)
+    alpha_interval = agreement_intervals.alpha_interval(ratings)
     return CampaignStatistics(
         progress={"grades_done": done, "grades_needed": total, "remaining": max(total - done, 0),
                   "finals": sum(finals.values()), "entries": campaign.size},  # fmt: skip
@@ -78,12 +90,23 @@ def campaign_statistics(campaign: Campaign) -> CampaignStatistics:
         pending=PendingAdjudication.objects.filter(entry__campaign=campaign).count(),
         flagged=Entry.objects.filter(campaign=campaign, flagged=True).count(),
         percent=agreement.percent_agreement(ratings),
-        fleiss=agreement.fleiss_kappa(ratings, campaign.overlap),
-        alpha=agreement.krippendorff_alpha(ratings),
+        fleiss=fleiss,
+        alpha=alpha,
         pairs=pairs,
         annotators=annotators,
         calibration=calibration(campaign),
+        intervals={
+            "alpha": _interval(alpha_interval, agreement_intervals.read_alpha(alpha.value, alpha_interval)),
+            "fleiss": _interval(fleiss_interval, agreement_intervals.read_kappa(fleiss.value, fleiss_interval)),
+        },
+        # Each annotator meets every control once at most (one slot per annotator per control).
+        controls={"available": Entry.objects.filter(campaign=campaign, is_control=True).count(),
+                  "needed": agreement.CONTROL_MIN_ITEMS},  # fmt: skip
     )
+
+
+def _interval(interval: agreement_intervals.Interval, reading: str) -> dict[str, Any]:
+    return {**asdict(interval), "reading": reading}
 
 
 def calibration(campaign: Campaign) -> agreement.CalibrationReport:
@@ -124,6 +147,7 @@ def campaign_estimates(campaign: Campaign, *, rule: str = "high", margin: float 
     usable = estimates.usable_share(design, rule)
     return {
         "rule": rule,
+        "missing": _missing_reason(design, graded),
         "graded": graded,
         "population": campaign.population,
         "stratified": campaign.sampling == Campaign.Sampling.STRATIFIED,
@@ -140,6 +164,20 @@ def campaign_estimates(campaign: Campaign, *, rule: str = "high", margin: float 
             for s in per_type
         ],
     }
+
+
+def _missing_reason(design: list[estimates.Stratum], graded: int) -> str | None:
+    """Why the estimates page has no figure, in the reviewer's words; None when it has them."""
+    if graded == 0:
+        return ("no translation has a final grade yet: a final grade comes when the k annotators agree"
+                " or a reviewer adjudicates")  # fmt: skip
+    empty = [s.name for s in design if s.population and not s.graded]
+    if not empty:
+        return None
+    names = ", ".join(empty)
+    return (f"task type{'s' if len(empty) > 1 else ''} {names} {'have' if len(empty) > 1 else 'has'} no final grade yet;"
+            " the stratified estimate weighs every task type by its size in the dataset, so it waits for at least"
+            " one graded translation in each")  # fmt: skip
 
 
 def pending_adjudications(campaign: Campaign, *, limit: int = 50) -> list[dict[str, Any]]:

@@ -30,6 +30,7 @@ from audit.agreement import (
     krippendorff_alpha,
     ordinal_alpha_from_counts,
     percent_agreement,
+    reliability_verdict,
     weighted_kappa,
 )
 
@@ -217,6 +218,21 @@ def test_control_reliability_flags_only_after_enough_controls() -> None:
     assert (result["newcomer"].share, result["newcomer"].flagged) == (0.0, False)
     assert (result["other"].n_controls, result["other"].share, result["other"].flagged) == (0, None, False)
     assert control_reliability(ratings, controls, min_items=5)["newcomer"].flagged
+
+
+def test_the_reliability_verdict_says_when_it_cannot_judge() -> None:
+    controls = {f"c{i}" for i in range(10)}
+    ratings = [(f"c{i}", "careless", "low" if i < 7 else "moderate") for i in range(10)]
+    ratings += [(f"c{i}", "careful", "low") for i in range(10)]
+    ratings += [(f"c{i}", "newcomer", "high") for i in range(4)] + [("plain", "other", "high")]
+    result = control_reliability(ratings, controls)
+    # 0 of 4 caught is not "ok": it is too little evidence either way.
+    assert reliability_verdict(result["newcomer"]) == ("too_few", "too few controls (4 of 10 needed); caught 0 so far")
+    assert reliability_verdict(result["other"]) == ("too_few", "no control graded yet (10 needed to judge)")
+    assert reliability_verdict(None)[0] == "too_few"
+    assert reliability_verdict(result["careless"]) == (
+        "flagged", "Flagged: misses too many control items (caught 7 of 10, below 80%)")
+    assert reliability_verdict(result["careful"]) == ("ok", "ok: caught 10 of 10 controls")
 
 
 def test_calibration_report_rows_are_suggestions_and_kappa_matches_sklearn() -> None:
