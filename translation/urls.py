@@ -5,6 +5,8 @@ from . import api, views
 app_name = "translation"
 
 urlpatterns = [
+    path("translation/translations/", views.translation_list, name="translations"),
+    path("translation/translations/<int:translation_id>/", views.translation_detail, name="translation"),
     path("translation/jobs/", views.job_list, name="jobs"),
     path("translation/jobs/start/", views.job_start, name="job_start"),
     path("translation/jobs/<int:job_id>/", views.job_detail, name="job"),

@@ -47,7 +47,8 @@ def test_login_page_then_home_lists_datasets_with_counts(client, tmp_path):
     )
     import_dataset(path, format="llava", name="two-items")
     Dataset.objects.create(name="empty", kind="benchmark", source_format="pope")
-    call_command("createuser", "ana", role="annotator", password="s3cret-pass")
+    # The datasets table is on an admin's home page (annotators see their campaigns: tests/audit/test_home_roles.py).
+    call_command("createuser", "ana", role="admin", password="s3cret-pass")
 
     page = client.get("/accounts/login/")
     assert page.status_code == 200 and b'name="csrfmiddlewaretoken"' in page.content
