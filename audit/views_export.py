@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from .access import READERS, require_role
 from .export.build import ExportError, create_rule, request_snapshot
 from .export.formats import FORMATS
-from .export.rules import TASK_TYPES, RuleError
+from .export.rules import TASK_TYPES, RuleError, describe_rule, parse_rule
 from .models import Dataset, FilterRule, Snapshot
 from .roles import ADMIN, role_of
 
@@ -55,8 +55,9 @@ def snapshot_list(request: HttpRequest) -> HttpResponse:
             else:
                 messages.success(request, f"Rule {rule.name} saved.")
                 return redirect("export:snapshots")
+    rules = [(rule, rule_sentence(rule.spec)) for rule in FilterRule.objects.all()]
     context = {
-        "rules": FilterRule.objects.all(), "snapshots": Snapshot.objects.select_related("rule")[:100],
+        "rules": rules, "snapshots": Snapshot.objects.select_related("rule")[:100],
         "form": form, "formats": FORMATS, "role": role,
     }  # fmt: skip
     return render(request, "audit/snapshots.html", context)
@@ -83,5 +84,19 @@ def snapshot_detail(request: HttpRequest, snapshot_id: int) -> HttpResponse:
     require_role(request.user, *READERS)
     snapshot = get_object_or_404(Snapshot.objects.select_related("rule"), pk=snapshot_id)
     balance = snapshot.balance or {}
-    context = {"snapshot": snapshot, "balance": balance, "role": role_of(request.user)}
+    removed = [
+        {"task_type": task, "candidates": v["candidates"], "kept": v["kept"], "removed": v["candidates"] - v["kept"],
+         "share": v.get("removed_share")}  # fmt: skip
+        for task, v in balance.get("removed_by_task_type", {}).items()
+    ]
+    context = {"snapshot": snapshot, "balance": balance, "removed": removed, "rule_sentence": rule_sentence(snapshot.rule_spec),
+               "role": role_of(request.user)}  # fmt: skip
     return render(request, "audit/snapshot.html", context)
+
+
+def rule_sentence(spec: dict) -> str:
+    """A stored rule as English sentences; a spec this version no longer parses is said so, not hidden."""
+    try:
+        return describe_rule(parse_rule(spec))
+    except RuleError as exc:
+        return f"(this rule no longer reads as a current rule: {exc}) {spec}"

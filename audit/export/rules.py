@@ -131,3 +131,49 @@ def decide(rule: RuleSpec, final_grade: str | None, final_source: str | None, su
 
 def effective_grade(final_grade: str | None, suggested: str) -> str:
     return final_grade if final_grade is not None else suggested
+
+
+def describe_rule(rule: RuleSpec) -> str:
+    """The rule as English sentences for the export pages, e.g. "Keep translations whose final grade is high; ...".
+
+    Says every choice the rule makes, defaults included, so a reader never needs the JSON.
+    """
+    kept = [g for g in GRADES if g in ALLOWED[rule.min_grade]]
+    dropped = [g for g in GRADES if g not in kept]
+    if dropped:
+        grade = f"Keep translations whose final grade is {_either(kept)}; drop {_both(dropped)}."
+    else:
+        grade = "Keep every audited translation, whatever its final grade (high, moderate or low)."
+    source = (
+        "Only grades the annotators agreed on count: translations settled by adjudication are dropped."
+        if rule.require_agreement
+        else "Final grades from the annotators' consensus and from adjudication both count."
+    )
+    if rule.unaudited == "automatic":
+        unaudited = f"Translations without a final grade are kept when the automatic checks suggest {_either(kept)}."
+    else:
+        unaudited = "Translations without a final grade are dropped."
+    if rule.use_post_edit:
+        fallback = ", else the earliest annotator's post-edit" if rule.post_edit_from_assessments else ""
+        text = f"Text: the post-edit a reviewer chose as final{fallback}, else the machine translation."
+    else:
+        text = "Text: the machine translation as it is (post-edits ignored)."
+    scope = [f"{rule.target_language} translations"]
+    scope.append(f"from dataset{'s' if len(rule.datasets) > 1 else ''} {', '.join(rule.datasets)}"
+                 if rule.datasets else "from every dataset")  # fmt: skip
+    if rule.task_types:
+        scope.append(f"of task type{'s' if len(rule.task_types) > 1 else ''} {', '.join(rule.task_types)}")
+    if rule.splits:
+        scope.append(f"in split{'s' if len(rule.splits) > 1 else ''} {', '.join(rule.splits)}")
+    for label, value in (("engine", rule.engine), ("model", rule.model), ("prompt version", rule.prompt_version)):
+        if value:
+            scope.append(f"{label} {value}")
+    return " ".join([grade, source, unaudited, text, f"Scope: {', '.join(scope)}. Control items are never exported."])
+
+
+def _either(grades: list[str]) -> str:
+    return " or ".join(grades) if len(grades) <= 2 else f"{', '.join(grades[:-1])} or {grades[-1]}"
+
+
+def _both(grades: list[str]) -> str:
+    return " and ".join(grades)
