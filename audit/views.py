@@ -1,8 +1,8 @@
 """Pages of the audit app. Thin: queries here, writes in services.py.
 
 The home page depends on the role (audit/roles.py): an annotator sees the campaigns they
-grade in with their progress and a Grade button; a reviewer the latest results and every
-campaign's progress; an admin the jobs running now, of every kind, and the datasets.
+grade in with their progress and a Grade button; a reviewer the latest results, every
+campaign's progress and the datasets; an admin also the jobs running now, of every kind.
 """
 
 from __future__ import annotations
@@ -127,7 +127,7 @@ def home(request: HttpRequest) -> HttpResponse:
     if role in (REVIEWER, ADMIN):
         context["results"] = latest_results()
         context["campaigns"] = campaign_overview()
+        context["datasets"] = datasets()
     if role == ADMIN:
         context["running"] = running_jobs()
-        context["datasets"] = datasets()
     return render(request, "audit/home.html", context)
