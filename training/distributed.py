@@ -2,9 +2,10 @@
 
     python -m torch.distributed.run --standalone --nproc_per_node N -m training.distributed JOB_ID ATTEMPT
 
-Every process builds the same starting model and trains its share of each batch
-(training.loop splits batches by rank and averages gradients); rank 0 alone writes
-progress, loss points, checkpoints and models, exactly as a one-GPU job does. NCCL on
+Every process builds the same starting model (fixed seeds), which training.loop shards
+with FSDP2 (training/parallelize.py), and trains its share of each batch; every rank
+writes its shards of a checkpoint (training/checkpoint.py); rank 0 alone writes
+progress, loss points and the final model, exactly as a one-GPU job does. NCCL on
 GPUs; gloo on CPUs when settings.TRAINING_DISTRIBUTED_CPU is on (tests, dry runs).
 """
 

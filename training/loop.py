@@ -5,9 +5,14 @@ runner needs exact resume, a cancel check every step and loss points as they com
 and all of that reads best in one screen. The data order is a pure function of
 (seed, epoch), so a resumed run picks up at its step without replaying batches.
 
+With several processes (torchrun) the model is sharded with FSDP2
+(training/parallelize.py) and checkpoints are sharded through torch.distributed.checkpoint
+(training/checkpoint.py); the loop itself stays the same. The loop never waits on the
+device inside a step: losses stay on the device and are read every `log_every` steps.
+
 Output layout under `output_dir`:
     checkpoints/step-000120/  trainable weights (LoRA adapters included), optimizer,
-                              scheduler, RNG states, state.json
+                              scheduler, RNG states, state.json (training/checkpoint.py)
     model/                    the stage's model, LoRA merged, loadable by presets.load_model
     adapter/                  the LoRA adapter alone, when the stage asks for it
 """
@@ -15,10 +20,7 @@ Output layout under `output_dir`:
 from __future__ import annotations
 
 import contextlib
-import json
 import math
-import random
-import shutil
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -26,19 +28,15 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import load_file, save_file
 from transformers import get_cosine_schedule_with_warmup
 
-from training.data import IGNORE_INDEX, ConversationCollator, ConversationDataset
+from training.checkpoint import load_checkpoint, prune, save_checkpoint
+from training.data import ConversationCollator, ConversationDataset
+from training.parallelize import AnswerLoss, answer_loss, llava_core, shard, world
 from training.presets import save_model
-from training.recipes import Stage, check_data, prepare_model
+from training.recipes import Stage, check_data, parameter_groups, prepare_model
 
-
-def _world() -> tuple[int, int]:
-    """(rank, world size): (0, 1) unless torchrun started us (training/distributed.py)."""
-    if torch.distributed.is_available() and torch.distributed.is_initialized():
-        return torch.distributed.get_rank(), torch.distributed.get_world_size()
-    return 0, 1
+__all__ = ["BatchOrder", "Callbacks", "Progress", "StageResult", "answer_loss", "run_stage", "total_steps"]
 
 
 @dataclass(frozen=True)
@@ -52,7 +50,7 @@ class Progress:
 @dataclass
 class Callbacks:
     on_log: Callable[[int, float, float], None] | None = None  # (step, mean loss, lr)
-    on_progress: Callable[[Progress], None] | None = None  # every step
+    on_progress: Callable[[Progress], None] | None = None  # every step (loss: the last logged mean)
     on_checkpoint: Callable[[Path], None] | None = None
     should_stop: Callable[[], bool] | None = None  # checked before every step (cancel)
 
@@ -117,120 +115,31 @@ def record_length(record: dict[str, Any]) -> int:
     return sum(len(turn["value"]) for turn in record["conversations"])
 
 
-def _rng_state() -> dict[str, Any]:
-    state = {"torch": torch.get_rng_state(), "python": random.getstate()}
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def _set_rng_state(state: dict[str, Any]) -> None:
-    torch.set_rng_state(state["torch"])
-    random.setstate(state["python"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
-
-
-def save_checkpoint(directory: Path, model: Any, optimizer: Any, scheduler: Any, state: dict[str, Any]) -> Path:
-    """Everything an exact resume needs; frozen weights come from the stage's starting model."""
-    scratch = directory.with_name(directory.name + ".partial")
-    shutil.rmtree(scratch, ignore_errors=True)
-    scratch.mkdir(parents=True)
-    trainable = {n: p.detach().cpu().contiguous() for n, p in model.named_parameters() if p.requires_grad}
-    save_file(trainable, str(scratch / "trainable.safetensors"))
-    torch.save(optimizer.state_dict(), scratch / "optimizer.pt")
-    torch.save(scheduler.state_dict(), scratch / "scheduler.pt")
-    torch.save(_rng_state(), scratch / "rng.pt")
-    (scratch / "state.json").write_text(json.dumps(state, indent=2))
-    shutil.rmtree(directory, ignore_errors=True)
-    scratch.rename(directory)  # a crash mid-write leaves only a .partial directory
-    return directory
-
-
-def load_checkpoint(directory: Path, model: Any, optimizer: Any, scheduler: Any, stage: Stage) -> int:
-    """Restore a checkpoint of the same stage; returns the step to continue from."""
-    directory = Path(directory)
-    if not (directory / "state.json").exists():
-        raise FileNotFoundError(f"{directory}: not a training checkpoint (no state.json)")
-    state = json.loads((directory / "state.json").read_text())
-    if (state["stage"], state["seed"]) != (stage.name, stage.seed):
-        raise ValueError(
-            f"{directory}: checkpoint of stage {state['stage']!r} (seed {state['seed']}), "
-            f"cannot resume stage {stage.name!r} (seed {stage.seed})"
-        )
-    tensors = load_file(str(directory / "trainable.safetensors"))
-    parameters = {n: p for n, p in model.named_parameters() if p.requires_grad}
-    if set(tensors) != set(parameters):
-        raise ValueError(f"{directory}: trainable parameters differ from this stage's (recipe changed?)")
-    with torch.no_grad():
-        for name, parameter in parameters.items():
-            parameter.copy_(tensors[name])
-    optimizer.load_state_dict(torch.load(directory / "optimizer.pt", weights_only=True))
-    scheduler.load_state_dict(torch.load(directory / "scheduler.pt", weights_only=True))
-    _set_rng_state(torch.load(directory / "rng.pt", weights_only=True))
-    return int(state["step"])
-
-
-def _prune(checkpoints: Path, keep: int) -> None:
-    for old in sorted(checkpoints.glob("step-*"))[:-keep]:
-        shutil.rmtree(old, ignore_errors=True)
-
-
-def _autocast(stage: Stage, device: torch.device) -> contextlib.AbstractContextManager[Any]:
-    if stage.bf16 and device.type == "cuda":
+def _autocast(stage: Stage, device: torch.device, sharded: bool) -> contextlib.AbstractContextManager[Any]:
+    if stage.bf16 and device.type == "cuda" and not sharded:  # sharded: FSDP's MixedPrecisionPolicy casts
         return torch.autocast("cuda", dtype=torch.bfloat16)
     return contextlib.nullcontext()  # bf16 autocast gave no speed-up on CPU (measured)
 
 
-def answer_loss(model: Any, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-    """The model's loss (mean cross-entropy over the learned tokens), projecting to the
-    vocabulary only where a token is learned.
+def _micro_batches(stage: Stage, order: BatchOrder, step: int) -> Iterator[tuple[list[int], bool]]:
+    """This rank's records of each micro-batch of a step, and whether they count.
 
-    LLaVA learns the answers alone, yet `model(**batch).loss` computes logits for every
-    position: image, prompt and padding are ~95% of a tiny-world sequence, and the
-    vocabulary projection plus its softmax were a third of a step on CPU (and a 128k-vocabulary
-    model's largest activation on GPU). Same value as the model's own loss (tested).
+    `batch_size` is the global micro-batch, so the schedule and the data order do not
+    depend on the number of ranks: each rank takes every world-th record. A rank left
+    without one (a short last batch) still runs a forward and backward, on a record that
+    counts for nothing, because FSDP's collectives need every rank.
     """
-    core = model.get_base_model() if hasattr(model, "get_base_model") else model  # LoRA layers stay in place
-    hidden = core.model(
-        input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], pixel_values=batch["pixel_values"]
-    )[0]
-    targets = batch["labels"][:, 1:]
-    learned = targets != IGNORE_INDEX
-    logits = core.lm_head(hidden[:, :-1][learned])
-    return torch.nn.functional.cross_entropy(logits.float(), targets[learned])
-
-
-def _batches(
-    stage: Stage, dataset: ConversationDataset, order: BatchOrder, collate: ConversationCollator, step: int
-) -> Iterator[dict[str, torch.Tensor]]:
-    """The step's micro-batches; with several processes each takes its share of every batch
-    (`batch_size` is the global micro-batch, so the schedule and data order do not change)."""
-    rank, world = _world()
+    rank, size = world()
     for micro in range(stage.gradient_accumulation):
-        indices = order(step * stage.gradient_accumulation + micro)[rank::world]
-        if indices:
-            yield collate([dataset[i] for i in indices])
+        batch = order(step * stage.gradient_accumulation + micro)
+        mine = batch[rank::size]
+        yield (mine, True) if mine else (batch[:1], False)
 
 
-def _all_reduce_mean(tensors: list[torch.Tensor]) -> None:
-    """Average gradients (or any tensors) over the processes of a multi-GPU job."""
-    _, world = _world()
-    if world == 1:
-        return
-    for tensor in tensors:
-        torch.distributed.all_reduce(tensor, op=torch.distributed.ReduceOp.SUM)
-        tensor /= world
-
-
-def _any_rank(flag: bool, device: torch.device) -> bool:
-    """Rank 0 decides (cancel); every process learns it, so all stop at the same step."""
-    _, world = _world()
-    if world == 1:
-        return flag
-    value = torch.tensor([1.0 if flag else 0.0], device=device)
-    torch.distributed.broadcast(value, src=0)
-    return bool(value.item())
+def _global_sum(value: torch.Tensor) -> torch.Tensor:
+    if world()[1] > 1:
+        torch.distributed.all_reduce(value)
+    return value
 
 
 def run_stage(
@@ -254,9 +163,10 @@ def run_stage(
 
     A checkpoint is written every `checkpoint_every` steps, on cancel and at the end
     (`checkpoint_at_end=False` skips the last one where nothing will resume, as in
-    benchmarks: a 1B model's optimizer state alone is 8 GB).
+    benchmarks: a 1B model's optimizer state alone is 8 GB). Every process of a job
+    builds the same starting model (fixed seeds), so no weights are broadcast.
     """
-    rank, world = _world()
+    rank, size = world()
     # Only rank 0 reports and writes; the others train their share and follow its decisions.
     callbacks = (callbacks or Callbacks()) if rank == 0 else Callbacks()
     check_data(stage, len(dataset))
@@ -265,66 +175,74 @@ def run_stage(
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     output_dir, checkpoints = Path(output_dir), Path(output_dir) / "checkpoints"
     torch.manual_seed(stage.seed)
-    model, groups = prepare_model(model, stage)
+    model, _ = prepare_model(model, stage)
     model.to(device).train()
-    if stage.gradient_checkpointing:
-        model.gradient_checkpointing_enable()
+    if stage.gradient_checkpointing:  # per layer, the non-reentrant kind FSDP2 works with
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         model.enable_input_require_grads()  # frozen embeddings would cut the gradient path
-    optimizer = torch.optim.AdamW(groups, weight_decay=stage.weight_decay)
+    module = AnswerLoss(model)
+    sharded = size > 1
+    if sharded:
+        module = shard(module, bf16=stage.bf16, device=device)
+    optimizer = torch.optim.AdamW(parameter_groups(module, stage, prefix="model."), weight_decay=stage.weight_decay)
+    trained = [p for group in optimizer.param_groups for p in group["params"]]
     total = total_steps(stage, len(dataset))
     scheduler = get_cosine_schedule_with_warmup(optimizer, math.ceil(stage.warmup_ratio * total), total)
-    step = load_checkpoint(resume_from, model, optimizer, scheduler, stage) if resume_from else 0
-    if world > 1:  # every process starts from rank 0's weights
-        for parameter in model.parameters():
-            torch.distributed.broadcast(parameter.data, src=0)
+    step = load_checkpoint(resume_from, module, optimizer, scheduler, stage) if resume_from else 0
     collate = ConversationCollator(processor, dataset.image_root, max_length=max_length)
     lengths = [record_length(dataset[i]) for i in range(len(dataset))]
     order = BatchOrder(lengths, stage.batch_size, stage.seed, stage.group_by_length)
-    trained = [p for group in groups for p in group["params"]]
 
     def checkpoint() -> Path:
         state = {"stage": stage.name, "seed": stage.seed, "step": step, "total_steps": total}
-        path = checkpoints / f"step-{step:06d}"
-        if rank == 0:
-            save_checkpoint(path, model, optimizer, scheduler, state)
-            _prune(checkpoints, keep_checkpoints)
-            if callbacks.on_checkpoint:
-                callbacks.on_checkpoint(path)
-        if world > 1:
-            torch.distributed.barrier()
+        path = save_checkpoint(checkpoints / f"step-{step:06d}", module, optimizer, scheduler, state)
+        prune(checkpoints, keep_checkpoints)
+        if callbacks.on_checkpoint:
+            callbacks.on_checkpoint(path)
         return path
 
-    started, samples, window, last = time.perf_counter(), 0, [], None
+    def stop_requested() -> bool:
+        """Rank 0 decides (cancel); with several ranks they agree every `log_every` steps."""
+        if not sharded:
+            return bool(callbacks.should_stop and callbacks.should_stop())
+        if step % log_every:
+            return False
+        flag = torch.tensor([float(bool(callbacks.should_stop and callbacks.should_stop()))], device=device)
+        torch.distributed.broadcast(flag, src=0)
+        return bool(flag.item())
+
+    started, samples, last, logged = time.perf_counter(), 0, None, math.nan
+    window, window_steps = torch.zeros((), device=device), 0
     stopped = False
     while step < total:
-        if _any_rank(bool(callbacks.should_stop and callbacks.should_stop()), device):
+        if stop_requested():
             stopped = True
             break
-        loss_sum = 0.0
-        for batch in _batches(stage, dataset, order, collate, step):
-            batch = {k: v.to(device) for k, v in batch.items()}
-            with _autocast(stage, device):
-                loss = answer_loss(model, batch) / stage.gradient_accumulation
-            loss.backward()
-            loss_sum += loss.item()
-            samples += len(batch["input_ids"]) * world
-        if world > 1:
-            _all_reduce_mean([p.grad for p in trained if p.grad is not None])
-            mean = torch.tensor([loss_sum], device=device)
-            _all_reduce_mean([mean])
-            loss_sum = mean.item()
-        torch.nn.utils.clip_grad_norm_(trained, stage.max_grad_norm)
+        for indices, counts in _micro_batches(stage, order, step):
+            batch = {k: v.to(device, non_blocking=True) for k, v in collate([dataset[i] for i in indices]).items()}
+            with _autocast(stage, device, sharded):
+                loss_sum, learned = module(**batch)
+            if not counts:
+                loss_sum, learned = loss_sum * 0.0, learned * 0
+            # The mean over the global micro-batch's learned tokens, as one process computes it:
+            # FSDP averages gradients over ranks, hence the factor `size`.
+            share = loss_sum / (_global_sum(learned.detach().float()).clamp(min=1) * stage.gradient_accumulation)
+            (share * size).backward()
+            window += share.detach()
+            samples += len(indices) * size if counts else 0  # rank 0's share, times the ranks
+        torch.nn.utils.clip_grad_norm_(trained, stage.max_grad_norm)  # over the sharded gradients
         optimizer.step()
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
-        step += 1
-        window.append(loss_sum)
-        rate = samples / (time.perf_counter() - started)
+        step, window_steps = step + 1, window_steps + 1
+        if step % log_every == 0 or step == total:
+            logged = float(_global_sum(window.clone()).item()) / window_steps  # the loop's one wait on the device
+            window.zero_()
+            window_steps = 0
+            if callbacks.on_log:
+                callbacks.on_log(step, logged, max(scheduler.get_last_lr()))
         if callbacks.on_progress:
-            callbacks.on_progress(Progress(step, total, rate, loss_sum))
-        if callbacks.on_log and (step % log_every == 0 or step == total):
-            callbacks.on_log(step, sum(window) / len(window), max(scheduler.get_last_lr()))
-            window = []
+            callbacks.on_progress(Progress(step, total, samples / (time.perf_counter() - started), logged))
         if checkpoint_every and step % checkpoint_every == 0 and step < total:
             last = checkpoint()
     rate = samples / max(time.perf_counter() - started, 1e-9)
@@ -332,17 +250,21 @@ def run_stage(
         last = checkpoint()
     if stopped:
         return StageResult(model, step, total, True, rate, last, None)
-    if rank != 0:  # rank 0 merges and saves the model; the others are done
-        torch.distributed.barrier()
-        return StageResult(model, step, total, False, rate, last, output_dir / "model")
-    model, model_dir = _finish(model, processor, stage, output_dir)
-    if world > 1:
-        torch.distributed.barrier()
+    model, model_dir = _finish(module, processor, stage, output_dir, sharded=sharded)
     return StageResult(model, step, total, False, rate, last, model_dir)
 
 
-def _finish(model: Any, processor: Any, stage: Stage, output_dir: Path) -> tuple[Any, Path]:
-    """Merge LoRA adapters (saving them alone first if asked) and save the stage's model."""
+def _finish(module: AnswerLoss, processor: Any, stage: Stage, output_dir: Path, *, sharded: bool) -> tuple[Any, Path]:
+    """Merge LoRA adapters (saving them alone first if asked) and save the stage's model.
+
+    Sharded, every rank gathers the full weights to rank 0, which loads them into an
+    unsharded copy of the model and saves it; the other ranks return nothing."""
+    model = module.model
+    if sharded:
+        model = _gather_on_rank_zero(module, stage)
+        torch.distributed.barrier()
+        if model is None:
+            return None, output_dir / "model"
     if hasattr(model, "merge_and_unload"):
         if stage.save_adapter:
             model.save_pretrained(output_dir / "adapter")
@@ -351,3 +273,28 @@ def _finish(model: Any, processor: Any, stage: Stage, output_dir: Path) -> tuple
         model.gradient_checkpointing_disable()
     model.eval()
     return model, save_model(model, processor, output_dir / "model")
+
+
+def _gather_on_rank_zero(module: AnswerLoss, stage: Stage) -> Any | None:
+    """The trained model, unsharded, on rank 0's CPU (None on the other ranks).
+
+    The copy is built from the model's config on the meta device (no second set of
+    weights is ever initialised), given the stage's LoRA layers, then filled from the
+    gathered state dict; buffers (not sharded by FSDP, some not in the state dict) are
+    copied from the trained module."""
+    from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
+
+    full = get_model_state_dict(module, options=StateDictOptions(full_state_dict=True, cpu_offload=True))
+    if world()[0] != 0:
+        return None
+    core = llava_core(module.model)
+    with torch.device("meta"):
+        copy = type(core)(core.config)
+    copy, _ = prepare_model(copy, stage)
+    copy.to_empty(device="cpu")
+    copy.load_state_dict({name.removeprefix("model."): value for name, value in full.items()}, strict=True)
+    trained_buffers = dict(module.model.named_buffers())
+    for name, buffer in copy.named_buffers():
+        buffer.copy_(trained_buffers[name].to("cpu"))
+    copy.generation_config = core.generation_config
+    return copy

@@ -150,16 +150,23 @@ def prepare_model(model: Any, stage: Stage) -> tuple[Any, list[dict[str, Any]]]:
         )
         model = get_peft_model(model, config)
     parts = stage.parts()
-    groups: dict[str, list[torch.nn.Parameter]] = {name: [] for name in PARTS}
     for name, parameter in model.named_parameters():
         part = parts[part_of(name)]
-        trains = part.trains and (part.mode == "full" or "lora_" in name)
-        parameter.requires_grad_(trains)
-        if trains:
-            groups[part_of(name)].append(parameter)
-    return model, [
-        {"params": params, "lr": parts[name].lr, "part": name} for name, params in groups.items() if params
-    ]
+        parameter.requires_grad_(part.trains and (part.mode == "full" or "lora_" in name))
+    return model, parameter_groups(model, stage)
+
+
+def parameter_groups(model: Any, stage: Stage, *, prefix: str = "") -> list[dict[str, Any]]:
+    """AdamW's groups (one per training part, at its learning rate) from what requires grad.
+
+    Built by name, so it also reads a model whose parameters FSDP replaced by shards
+    (training/parallelize.py); `prefix` is stripped from the names first (a wrapper's)."""
+    parts = stage.parts()
+    groups: dict[str, list[torch.nn.Parameter]] = {name: [] for name in PARTS}
+    for name, parameter in model.named_parameters():
+        if parameter.requires_grad:
+            groups[part_of(name.removeprefix(prefix))].append(parameter)
+    return [{"params": params, "lr": parts[name].lr, "part": name} for name, params in groups.items() if params]
 
 
 def stage_to_dict(stage: Stage) -> dict[str, Any]:
