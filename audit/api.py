@@ -1,4 +1,4 @@
-"""REST API of the audit: next item, grade, skip, undo, my grades, campaigns, statistics, adjudication.
+"""REST API of the audit: next item, grade, skip, undo, tally, my grades, campaigns, statistics, adjudication.
 
 Same rules as the pages: the same access helpers (audit/access.py), the same write
 functions (audit/grading.py, audit/campaigns.py), the same item shape (payloads.py).
@@ -7,10 +7,11 @@ functions (audit/grading.py, audit/campaigns.py), the same item shape (payloads.
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import status
 from rest_framework.decorators import api_view
 from rest_framework.exceptions import ValidationError as DRFValidationError
+from rest_framework.fields import IntegerField
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -20,7 +21,7 @@ from .assignment import next_assignment
 from .campaign_stats import campaign_statistics, pending_adjudications
 from .campaigns import CampaignSpec, create_campaign
 from .grade_next import grade_and_next
-from .grading import GradingError, do_adjudicate, do_skip, do_undo_last
+from .grading import GradingError, do_adjudicate, do_skip, do_undo, tally
 from .models import Assessment
 from .payloads import item_payload, load_assignment, progress
 from .roles import ADMIN, ANNOTATOR
@@ -83,17 +84,33 @@ def skip(request: Request, assignment_id: int) -> Response:
     return Response({"skipped": assignment_id, "flagged": data["flag"]})
 
 
-@extend_schema(request=None, responses={200: dict})
+@extend_schema(request=inline_serializer("UndoInput", {"assignment": IntegerField(required=False)}),
+               responses={200: dict})
 @api_view(["POST"])
 def undo(request: Request, campaign_id: int) -> Response:
-    """Take back your last grade in the campaign; the item is returned to you."""
+    """Take back your last grade in the campaign (or that of "assignment"); the item is returned to you.
+
+    Call it again to go one more step back. "undone" is the grade taken back (grade,
+    categories, post_edit, comment), so the page can refill its form.
+    """
     campaign = campaign_for_annotator(request.user, campaign_id)
+    assignment = request.data.get("assignment") if isinstance(request.data, dict) else None
+    if assignment is not None and (not isinstance(assignment, int) or isinstance(assignment, bool)):
+        return Response({"detail": "assignment must be an assignment id", "field": "assignment"}, status=400)
     try:
-        assignment = do_undo_last(campaign, annotator=request.user)
+        undone = do_undo(campaign, annotator=request.user, assignment_id=assignment)
     except GradingError as exc:
         return _error(exc)
-    return Response({"item": item_payload(load_assignment(assignment.pk)),
+    return Response({"item": item_payload(load_assignment(undone.assignment.pk)), "undone": undone.old,
                      "progress": progress(campaign, request.user.pk)})  # fmt: skip
+
+
+@extend_schema(responses={200: dict})
+@api_view(["GET"])
+def my_tally(request: Request, campaign_id: int) -> Response:
+    """Your own counts in the campaign: graded, skipped (not graded since), flagged (the grading page's end card)."""
+    campaign = campaign_for_annotator(request.user, campaign_id)
+    return Response({**tally(campaign, request.user), "progress": progress(campaign, request.user.pk)})
 
 
 @extend_schema(responses=s.MyGrade(many=True))

@@ -12,6 +12,13 @@ slot the next caller may take, and its former holder's grade is refused (grading
 Control items are spread evenly through each annotator's queue: the i-th item served
 is a control when floor((i + 1) * share + phase) grows, phase being per annotator, so
 controls come every 1/share items, not in clumps, and not at the same places for all.
+A control and its original (the real translation it corrupts) are kept CONTROL_DISTANCE
+items apart in each annotator's own sequence (Assignment.serial): a control is not served
+within that distance after its original, and an original is held back for that distance
+after its control, unless nothing else is left.
+
+A skipped item comes back to its annotator once, after everything else (claim_skipped);
+a flagged one, or one skipped twice, never does.
 """
 
 from __future__ import annotations
@@ -25,16 +32,20 @@ import orjson
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from . import prepared
-from .models import Assignment, Campaign, Membership, Skip
-from .payloads import shape_item
+from .models import Assignment, Campaign, Entry, Membership, Skip
+from .payloads import item_payload, load_assignment, shape_item
 
-MAX_HELD = 3
-"""Live leases one annotator may hold in a campaign: the item on screen, the one
-prefetched behind it, and one in flight. More would hoard work from others."""
+MAX_HELD = 6
+"""Live leases one annotator may hold in a campaign: the item on screen, the three the
+grading page prefetches behind it (static/audit/grade.js, DEPTH), and two whose grades are
+still on their way. More would hoard work from others."""
+
+CONTROL_DISTANCE = 20
+"""Items an annotator is served between a control and its original, either way round."""
 
 
 class NotInCampaign(Exception):
@@ -85,9 +96,14 @@ def _next(campaign: Campaign, annotator: User, exclude: set[int], now: datetime)
         return None
     want_control = control_due(membership.served, membership.controls_served, campaign.control_share,
                                membership.control_phase)  # fmt: skip
-    slot = _claim(campaign, annotator, want_control, now)
+    serial = membership.served
+    slot = _claim(campaign, annotator, want_control, now, serial)
     if slot is None and want_control:
-        slot = _claim(campaign, annotator, False, now)  # controls exhausted: carry on with real items
+        slot = _claim(campaign, annotator, False, now, serial)  # no control fits now: carry on with real items
+    if slot is None:  # only originals of recent controls are left: better close than nothing
+        slot = _claim(campaign, annotator, False, now, serial, spaced=False)
+    if slot is None:
+        slot = claim_skipped(campaign.pk, annotator.pk, campaign.lease_minutes, serial, now)
     if slot is None:
         return None
     membership.served += 1
@@ -96,10 +112,11 @@ def _next(campaign: Campaign, annotator: User, exclude: set[int], now: datetime)
     return slot
 
 
-def _claim(campaign: Campaign, annotator: User, is_control: bool, now: datetime) -> Assignment | None:
+def _claim(campaign: Campaign, annotator: User, is_control: bool, now: datetime, serial: int, *,
+           spaced: bool = True) -> Assignment | None:  # fmt: skip
     until = now + timedelta(minutes=campaign.lease_minutes)
     if connection.vendor == "postgresql":
-        return _claim_in_one_statement(campaign, annotator, is_control, now, until)
+        return _claim_in_one_statement(campaign, annotator, is_control, now, until, serial, spaced)
     mine = Assignment.objects.filter(entry_id=OuterRef("entry_id"), annotator=annotator)
     skipped = Skip.objects.filter(entry_id=OuterRef("entry_id"), annotator=annotator)
     candidates = (
@@ -110,6 +127,8 @@ def _claim(campaign: Campaign, annotator: User, is_control: bool, now: datetime)
         .exclude(Exists(skipped))
         .order_by("position", "slot")
     )
+    if spaced:
+        candidates = candidates.exclude(**_too_close(campaign, annotator, is_control, serial))
     for _attempt in range(3):
         slot = candidates.first()
         if slot is None:
@@ -117,10 +136,55 @@ def _claim(campaign: Campaign, annotator: User, is_control: bool, now: datetime)
         # Conditional update: only if nobody changed the slot since we read it.
         claimed = Assignment.objects.filter(
             pk=slot.pk, state=slot.state, annotator_id=slot.annotator_id, leased_until=slot.leased_until
-        ).update(state=Assignment.State.LEASED, annotator=annotator, leased_at=now, leased_until=until)
+        ).update(state=Assignment.State.LEASED, annotator=annotator, leased_at=now, leased_until=until, serial=serial)
         if claimed:
             slot.state, slot.annotator, slot.leased_at, slot.leased_until = Assignment.State.LEASED, annotator, now, until
+            slot.serial = serial
             return slot
+    return None
+
+
+def _too_close(campaign: Campaign, annotator: User, is_control: bool, serial: int) -> dict[str, Any]:
+    """The ORM twin of SPACING_SQL: candidates whose counterpart this annotator was served lately."""
+    recent = Assignment.objects.filter(campaign=campaign, annotator=annotator, is_control=not is_control,
+                                       serial__gt=serial - CONTROL_DISTANCE)  # fmt: skip
+    if is_control:  # a control whose original was served lately
+        return {"entry__translation_id__in": recent.values("entry__translation_id")}
+    originals = Entry.objects.filter(campaign=campaign, is_control=False,
+                                     translation_id__in=recent.values("entry__translation_id"))  # fmt: skip
+    return {"entry_id__in": originals.values("id")}
+
+
+def claim_skipped(campaign_id: int, annotator_id: int, lease_minutes: int, serial: int,
+                  now: datetime) -> Assignment | None:  # fmt: skip
+    """Lease back an item the annotator skipped (not flagged), oldest skip first, once each.
+
+    Called when nothing else is left for them, on both paths (rare, so plain ORM). An
+    entry whose slots others took meanwhile cannot come back: it stays counted as skipped.
+    """
+    until = now + timedelta(minutes=lease_minutes)
+    skips = Skip.objects.filter(annotator_id=annotator_id, entry__campaign_id=campaign_id, flagged=False,
+                                offered_again=False).order_by("created_at", "pk")  # fmt: skip
+    for skip in skips:
+        if Assignment.objects.filter(entry_id=skip.entry_id, annotator_id=annotator_id).exists():
+            continue
+        free = (
+            Assignment.objects.filter(entry_id=skip.entry_id,
+                                      state__in=[Assignment.State.OPEN, Assignment.State.LEASED])  # fmt: skip
+            .filter(Q(state=Assignment.State.OPEN) | Q(leased_until__lte=now))
+            .order_by("slot")
+        )
+        for slot in free[:3]:
+            claimed = Assignment.objects.filter(
+                pk=slot.pk, state=slot.state, annotator_id=slot.annotator_id, leased_until=slot.leased_until
+            ).update(state=Assignment.State.LEASED, annotator_id=annotator_id, leased_at=now, leased_until=until,
+                     serial=serial)  # fmt: skip
+            if claimed:
+                Skip.objects.filter(pk=skip.pk).update(offered_again=True)
+                slot.state, slot.annotator_id, slot.leased_at, slot.leased_until = (
+                    Assignment.State.LEASED, annotator_id, now, until)
+                slot.serial = serial
+                return slot
     return None
 
 
@@ -137,35 +201,59 @@ def _claim(campaign: Campaign, annotator: User, is_control: bool, now: datetime)
 # A row another transaction leased meanwhile is re-checked against the WHERE before it
 # is locked, so only a free slot can be leased. Written by hand: it is the hot path, and
 # building it with the ORM cost more than running it.
-CLAIM_SQL = """
+_CLAIM = """
 UPDATE audit_assignment SET state = 'leased', annotator_id = %(annotator)s, leased_at = %(now)s,
-       leased_until = %(until)s
+       leased_until = %(until)s, serial = %(serial)s
  WHERE id = (
        SELECT a.id FROM audit_assignment a
-        WHERE a.campaign_id = %(campaign)s AND a.is_control = %(is_control)s AND a.state IN ('open', 'leased')
+        WHERE a.campaign_id = %(campaign)s AND a.is_control = {is_control} AND a.state IN ('open', 'leased')
           AND (a.state = 'open' OR a.leased_until <= %(now)s)
           AND (SELECT m.id FROM audit_assignment m WHERE m.entry_id = a.entry_id
                                                      AND m.annotator_id = %(annotator)s) IS NULL
           AND NOT EXISTS (SELECT 1 FROM audit_skip s WHERE s.entry_id = a.entry_id AND s.annotator_id = %(annotator)s)
+          {spacing}
         ORDER BY a.position, a.slot
         LIMIT 1
           FOR UPDATE SKIP LOCKED)
 RETURNING id, entry_id, slot, position
 """
+# Spacing (CONTROL_DISTANCE). A real item: not the original of a control this annotator was
+# served lately; an uncorrelated ARRAY, computed once per statement from the partial index
+# assignment_control_serial_idx (usually empty), so the queue walk stays as it was. A control
+# (rare claims, separate statement): not one whose original they were served lately.
+_HOLD_BACK_ORIGINALS = """AND a.entry_id <> ALL(ARRAY(
+              SELECT o.id FROM audit_assignment c JOIN audit_entry ce ON ce.id = c.entry_id
+                JOIN audit_entry o ON o.campaign_id = ce.campaign_id AND o.translation_id = ce.translation_id
+                                  AND NOT o.is_control
+               WHERE c.annotator_id = %(annotator)s AND c.campaign_id = %(campaign)s AND c.is_control
+                 AND c.serial > %(serial)s - %(distance)s))"""
+_CONTROL_AWAY = """AND NOT EXISTS (
+              SELECT 1 FROM audit_entry ce JOIN audit_entry o ON o.campaign_id = ce.campaign_id
+                                         AND o.translation_id = ce.translation_id AND NOT o.is_control
+                JOIN audit_assignment m ON m.entry_id = o.id AND m.annotator_id = %(annotator)s
+               WHERE ce.id = a.entry_id AND m.serial > %(serial)s - %(distance)s)"""
+CLAIM_SQL = _CLAIM.format(is_control="false", spacing=_HOLD_BACK_ORIGINALS)
+CLAIM_CONTROL_SQL = _CLAIM.format(is_control="true", spacing=_CONTROL_AWAY)
+CLAIM_UNSPACED_SQL = _CLAIM.format(is_control="false", spacing="")
+
+
+def _claim_sql(is_control: bool, spaced: bool) -> str:
+    return CLAIM_CONTROL_SQL if is_control else (CLAIM_SQL if spaced else CLAIM_UNSPACED_SQL)
 
 
 def _claim_in_one_statement(campaign: Campaign, annotator: User, is_control: bool, now: datetime,
-                            until: datetime) -> Assignment | None:  # fmt: skip
+                            until: datetime, serial: int, spaced: bool) -> Assignment | None:  # fmt: skip
     with connection.cursor() as cursor:
-        cursor.execute(CLAIM_SQL, {"annotator": annotator.pk, "now": now, "until": until, "campaign": campaign.pk,
-                                   "is_control": is_control})  # fmt: skip
+        cursor.execute(_claim_sql(is_control, spaced), {
+            "annotator": annotator.pk, "now": now, "until": until, "campaign": campaign.pk, "serial": serial,
+            "distance": CONTROL_DISTANCE})  # fmt: skip
         row = cursor.fetchone()
     if row is None:
         return None
     pk, entry_id, slot, position = row
     return Assignment(
         pk=pk, campaign=campaign, entry_id=entry_id, slot=slot, position=position, is_control=is_control,
-        state=Assignment.State.LEASED, annotator=annotator, leased_at=now, leased_until=until,
+        state=Assignment.State.LEASED, annotator=annotator, leased_at=now, leased_until=until, serial=serial,
     )  # fmt: skip
 
 
@@ -200,13 +288,17 @@ ITEM_COLUMNS = """e.id, e.control_turns::text, t.turns::text, t.meta::text, i.co
 ITEM_JOINS = """JOIN audit_entry e ON e.id = a.entry_id JOIN translation_translation t ON t.id = e.translation_id
   JOIN audit_item i ON i.id = t.item_id"""
 
-CLAIM_ITEM_SQL = f"""
-WITH a AS ({CLAIM_SQL}),
+_CLAIM_ITEM = """
+WITH a AS ({claim}),
 counted AS (UPDATE audit_membership
-               SET served = served + 1, controls_served = controls_served + CASE WHEN %(is_control)s THEN 1 ELSE 0 END
+               SET served = served + 1, controls_served = controls_served + {controls}
              WHERE id = %(membership)s AND EXISTS (SELECT 1 FROM a))
-SELECT a.id, %(until)s::timestamptz, {ITEM_COLUMNS} FROM a {ITEM_JOINS}
+SELECT a.id, %(until)s::timestamptz, {columns} FROM a {joins}
 """
+CLAIM_ITEM_SQL, CLAIM_CONTROL_ITEM_SQL, CLAIM_UNSPACED_ITEM_SQL = (
+    _CLAIM_ITEM.format(claim=claim, controls=controls, columns=ITEM_COLUMNS, joins=ITEM_JOINS)
+    for claim, controls in ((CLAIM_SQL, 0), (CLAIM_CONTROL_SQL, 1), (CLAIM_UNSPACED_SQL, 0))
+)
 
 HELD_ITEM_SQL = f"""
 SELECT a.id, a.leased_until, {ITEM_COLUMNS} FROM audit_assignment a {ITEM_JOINS} WHERE a.id = %(lease)s
@@ -226,11 +318,20 @@ def lease_next_item(campaign: CampaignRow, annotator_id: int, member: MemberRow,
         return None
     want_control = control_due(member.served, member.controls_served, campaign.control_share, member.control_phase)
     params = {"annotator": annotator_id, "now": now, "until": now + timedelta(minutes=campaign.lease_minutes),
-              "campaign": campaign.id, "membership": member.id}  # fmt: skip
-    item = prepared.run(CLAIM_ITEM_SQL, {**params, "is_control": want_control}).fetchone()
-    if item is None and want_control:  # controls exhausted: carry on with real items
-        item = prepared.run(CLAIM_ITEM_SQL, {**params, "is_control": False}).fetchone()
-    return _item(item) if item else None
+              "campaign": campaign.id, "membership": member.id, "serial": member.served,
+              "distance": CONTROL_DISTANCE}  # fmt: skip
+    item = prepared.run(CLAIM_CONTROL_ITEM_SQL if want_control else CLAIM_ITEM_SQL, params).fetchone()
+    if item is None and want_control:  # no control fits now: carry on with real items
+        item = prepared.run(CLAIM_ITEM_SQL, params).fetchone()
+    if item is None:  # the same fallbacks as _next, in the same order (the end of the queue only)
+        item = prepared.run(CLAIM_UNSPACED_ITEM_SQL, params).fetchone()
+    if item is None:
+        slot = claim_skipped(campaign.id, annotator_id, campaign.lease_minutes, member.served, now)
+        if slot is None:
+            return None
+        Membership.objects.filter(pk=member.id).update(served=F("served") + 1)
+        return item_payload(load_assignment(slot.pk))
+    return _item(item)
 
 
 @dataclass(frozen=True)

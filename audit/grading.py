@@ -1,6 +1,6 @@
 """Write operations of the grading workflow, each in one transaction.
 
-Grades, skips and flags, undo of the last grade, and adjudication. Every refusal is a
+Grades, skips and flags, undo (the last grade, again and again, or a given one), and adjudication. Every refusal is a
 GradingError carrying the HTTP status the page and the REST API answer with and a
 message that says what was wrong; a refused call changes nothing. Every change to a
 grade is recorded in AssessmentChange (who, when, old, new).
@@ -8,6 +8,7 @@ grade is recorded in AssessmentChange (who, when, old, new).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,8 +22,8 @@ from .models import (
     Assessment, AssessmentChange, Assignment, Campaign, Entry, FinalGrade, Membership, PendingAdjudication, Skip,
 )  # fmt: skip
 
-UNDO_SECONDS = 120
-"""How long the last grade can be taken back from the grading page."""
+UNDO_SECONDS = 300
+"""How long a grade can be taken back from the grading page (several steps back, one at a time)."""
 MAX_COMMENT = 5000
 
 
@@ -160,10 +161,21 @@ def _settle(entry: Entry, campaign: Campaign) -> None:
 @transaction.atomic
 def do_skip(assignment_id: int, *, annotator: User, flag: bool = False, reason: str = "",
             now: datetime | None = None) -> Skip:  # fmt: skip
-    """Pass on an item (it never comes back to this annotator); ``flag`` also reports it to reviewers."""
+    """Pass on an item; ``flag`` also reports it to reviewers.
+
+    A plain skip comes back once, after everything else (assignment.claim_skipped); a
+    flag, or skipping the item again when it comes back, sets it aside for good.
+    """
     now = now or timezone.now()
     assignment = _held_lease(assignment_id, annotator, now)
-    skip = Skip.objects.create(entry_id=assignment.entry_id, annotator=annotator, flagged=flag, reason=reason[:2000])
+    skip, created = Skip.objects.get_or_create(
+        entry_id=assignment.entry_id, annotator=annotator, defaults={"flagged": flag, "reason": reason[:2000]}
+    )
+    if not created:  # the item came back and was skipped again
+        skip.flagged = skip.flagged or flag
+        skip.reason = reason[:2000] or skip.reason
+        skip.offered_again = True
+        skip.save(update_fields=["flagged", "reason", "offered_again"])
     if flag:
         Entry.objects.filter(pk=assignment.entry_id).update(flagged=True)
     Assignment.objects.filter(pk=assignment.pk).update(
@@ -172,20 +184,37 @@ def do_skip(assignment_id: int, *, annotator: User, flag: bool = False, reason: 
     return skip
 
 
-@transaction.atomic
+@dataclass(frozen=True)
+class Undone:
+    assignment: Assignment
+    old: dict[str, Any]
+    """The grade taken back (grade, categories, post_edit, comment, seconds): the page refills its form."""
+
+
 def do_undo_last(campaign: Campaign, *, annotator: User, now: datetime | None = None) -> Assignment:
     """Take back the annotator's last grade in the campaign (within UNDO_SECONDS); the item is theirs again."""
+    return do_undo(campaign, annotator=annotator, now=now).assignment
+
+
+@transaction.atomic
+def do_undo(campaign: Campaign, *, annotator: User, assignment_id: int | None = None,
+            now: datetime | None = None) -> Undone:  # fmt: skip
+    """Take back one of the annotator's grades made within UNDO_SECONDS: the last one, or that of ``assignment_id``.
+
+    Called again, it takes back the one before, and so on: the grading page's undo stack.
+    """
     now = now or timezone.now()
-    last = (
-        Assessment.objects.select_for_update(of=("self",))
-        .filter(entry__campaign=campaign, annotator=annotator)
-        .order_by("-created_at", "-pk")
-        .first()
-    )
-    if last is None:
-        raise GradingError(404, "you have no grade to undo in this campaign")
+    grades = Assessment.objects.select_for_update(of=("self",)).filter(entry__campaign=campaign, annotator=annotator)
+    if assignment_id is not None:
+        last = grades.filter(assignment_id=assignment_id).first()
+        if last is None:
+            raise GradingError(404, f"you have no grade on assignment {assignment_id} in this campaign", "assignment")
+    else:
+        last = grades.order_by("-created_at", "-pk").first()
+        if last is None:
+            raise GradingError(404, "you have no grade to undo in this campaign")
     if last.created_at < now - timedelta(seconds=UNDO_SECONDS):
-        raise GradingError(409, f"your last grade is older than {UNDO_SECONDS} seconds and can no longer be undone")
+        raise GradingError(409, f"that grade is older than {UNDO_SECONDS} seconds and can no longer be undone")
     entry = Entry.objects.select_for_update().get(pk=last.entry_id)
     final = FinalGrade.objects.filter(entry=entry).first()
     if final is not None and final.source == FinalGrade.Source.ADJUDICATION:
@@ -193,9 +222,9 @@ def do_undo_last(campaign: Campaign, *, annotator: User, now: datetime | None = 
     if final is not None:
         final.delete()
     PendingAdjudication.objects.filter(entry=entry).delete()
+    old = _snapshot(last)
     AssessmentChange.objects.create(
-        entry=entry, annotator=annotator, changed_by=annotator, action=AssessmentChange.Action.UNDO,
-        old=_snapshot(last),
+        entry=entry, annotator=annotator, changed_by=annotator, action=AssessmentChange.Action.UNDO, old=old,
     )  # fmt: skip
     assignment = Assignment.objects.select_for_update().get(pk=last.assignment_id)
     last.delete()
@@ -205,7 +234,22 @@ def do_undo_last(campaign: Campaign, *, annotator: User, now: datetime | None = 
     assignment.save(update_fields=["state", "leased_at", "leased_until"])
     if not entry.is_control:
         Membership.objects.filter(campaign=campaign, annotator=annotator).update(graded=F("graded") - 1)
-    return assignment
+    return Undone(assignment, old)
+
+
+def tally(campaign: Campaign, annotator: User) -> dict[str, int]:
+    """What the end card says: items graded (controls included: the annotator cannot tell), skipped, flagged.
+
+    Skipped counts the plain skips still without a grade (an item that came back and was
+    graded is graded); flagged counts every flag.
+    """
+    graded = Assessment.objects.filter(entry__campaign=campaign, annotator=annotator)
+    skips = Skip.objects.filter(entry__campaign=campaign, annotator=annotator)
+    return {
+        "graded": graded.count(),
+        "skipped": skips.filter(flagged=False).exclude(entry_id__in=graded.values("entry_id")).count(),
+        "flagged": skips.filter(flagged=True).count(),
+    }
 
 
 @transaction.atomic

@@ -84,6 +84,19 @@ class Item(models.Model):
 
 from django.conf import settings  # noqa: E402
 
+DEFAULT_GUIDELINES = """\
+High: the French says what the English says, reads naturally, and the answer still fits the image; \
+<image> and the option letters are intact. Example: "What colour is the ball?" / "Red." -> \
+"De quelle couleur est le ballon ?" / "Rouge."
+Moderate: the meaning and the answer are kept, but the French is clumsy, a term is off or a small detail \
+is lost; a light post-edit would fix it. Example: "Combien de pommes il y a sur la table ?" (no inversion), \
+"Le balle est rouge." (wrong gender).
+Low: the meaning changed, the answer no longer fits the image ("oui" became "non", a count or a colour \
+changed), part is left in English, or the structure is broken (<image> missing, option letters changed). \
+Example: "Is there a dog?" -> "Y a-t-il un chat ?"
+"""
+"""What the grading page shows until an admin writes a campaign's own guidelines."""
+
 
 class Campaign(models.Model):
     """Which translations are audited, how they are sampled, and by how many people."""
@@ -106,6 +119,10 @@ class Campaign(models.Model):
     overlap = models.PositiveSmallIntegerField(default=2, help_text="Annotators per translation (k).")
     control_share = models.FloatField(default=0.05, help_text="Share of each annotator's queue that is control items.")
     lease_minutes = models.PositiveSmallIntegerField(default=15)
+    guidelines = models.TextField(
+        default=DEFAULT_GUIDELINES, blank=True,
+        help_text="What high / moderate / low mean in this campaign, with examples; shown on the grading page.",
+    )
     annotators = models.ManyToManyField(settings.AUTH_USER_MODEL, through="Membership", related_name="campaigns")
     population = models.PositiveIntegerField(default=0, help_text="Translations matching the filter.")
     size = models.PositiveIntegerField(default=0, help_text="Translations sampled for the audit (controls aside).")
@@ -179,6 +196,9 @@ class Assignment(models.Model):
     )
     leased_at = models.DateTimeField(null=True, blank=True)
     leased_until = models.DateTimeField(null=True, blank=True)
+    # The holder's Membership.served when they leased it: their place in their own sequence,
+    # which keeps a control far from its original (audit/assignment.py, CONTROL_DISTANCE).
+    serial = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -195,15 +215,25 @@ class Assignment(models.Model):
                 name="assignment_queue_idx",
             ),
             models.Index(fields=["annotator", "state"], name="assignment_holder_idx"),
+            # The controls an annotator was served lately: their originals are held back (assignment.py).
+            models.Index(
+                fields=["annotator", "campaign", "serial"], condition=models.Q(is_control=True),
+                name="assignment_control_serial_idx",
+            ),
         ]
 
 
 class Skip(models.Model):
-    """An annotator passed on an entry: it never comes back to them."""
+    """An annotator passed on an entry.
+
+    A plain skip comes back to them once, after everything else (audit/assignment.py); a
+    flag, or a second skip, sets the entry aside for them for good.
+    """
 
     entry = models.ForeignKey(Entry, on_delete=models.CASCADE, related_name="skips")
     annotator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     flagged = models.BooleanField(default=False)
+    offered_again = models.BooleanField(default=False, help_text="Already served back to the annotator once.")
     reason = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

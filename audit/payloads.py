@@ -1,18 +1,41 @@
 """What the grading page and the REST API show of an item: one shape for both.
 
 A control item looks exactly like any other item here (its corrupted turns replace
-the translation's), so nothing tells an annotator that it is a control.
+the translation's), so nothing tells an annotator that it is a control: not even its id,
+which is its own (item_label), never its original's.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Q, Sum
 from django.urls import reverse
 
 from .models import Assignment, Campaign, Membership
+
+
+@lru_cache(maxsize=1)
+def _label_key() -> bytes:
+    return hashlib.sha256(b"relecture item label:" + settings.SECRET_KEY.encode()).digest()
+
+
+def item_label(entry_id: int) -> str:
+    """The id an annotator sees for an entry (the page, My grades), e.g. "K7QX-2MDA".
+
+    A keyed hash of the entry id: a control gets its own (its original's dataset id would
+    give it away, and so would a plain entry id, controls being numbered after the real
+    items), and none reveals queue order. Reviewers see the real item ids.
+    """
+    digest = hmac.new(_label_key(), str(entry_id).encode(), hashlib.sha256).digest()
+    text = base64.b32encode(digest[:5]).decode()
+    return f"{text[:4]}-{text[4:]}"
 
 
 def item_payload(assignment: Assignment) -> dict[str, Any]:
@@ -45,6 +68,7 @@ def shape_item(*, assignment: int, entry: int, leased_until: datetime | None, ta
     return {
         "assignment": assignment,
         "entry": entry,
+        "label": item_label(entry),
         "lease_until": leased_until.isoformat() if leased_until else None,
         "task_type": task_type,
         "image_url": reverse("audit:entry_image", args=[entry]) if has_image else None,

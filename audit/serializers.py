@@ -6,6 +6,7 @@ from django.contrib.auth.models import User
 from rest_framework import serializers
 
 from .models import Assessment, Campaign, Dataset
+from .payloads import item_label
 
 
 class NextItemInput(serializers.Serializer):
@@ -59,7 +60,11 @@ class CampaignSummary(serializers.ModelSerializer):
 
 class MyGrade(serializers.ModelSerializer):
     campaign = serializers.IntegerField(source="entry.campaign_id")
-    item = serializers.CharField(source="entry.translation.item.external_id")
+    # The id the grading page showed (payloads.item_label), never the dataset id: a control's would be its original's.
+    item = serializers.SerializerMethodField()
+
+    def get_item(self, assessment) -> str:
+        return item_label(assessment.entry_id)
 
     class Meta:
         model = Assessment

@@ -21,6 +21,7 @@ urlpatterns = [
     path("api/audit/campaigns/<int:campaign_id>/stats/", api.campaign_stats, name="api_stats"),
     path("api/audit/campaigns/<int:campaign_id>/next/", api.next_item, name="api_next"),
     path("api/audit/campaigns/<int:campaign_id>/undo/", api.undo, name="api_undo"),
+    path("api/audit/campaigns/<int:campaign_id>/tally/", api.my_tally, name="api_tally"),
     path("api/audit/campaigns/<int:campaign_id>/adjudication/", api.adjudication_queue, name="api_adjudication"),
     path("api/audit/assignments/<int:assignment_id>/grade/", api.grade, name="api_grade"),
     path("api/audit/assignments/<int:assignment_id>/grade-next/", api_grade_next.grade_next, name="api_grade_next"),

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET
 from .access import READERS, campaign_for_annotator
 from .grading import UNDO_SECONDS
 from .models import Assessment, Assignment, Entry
+from .payloads import item_label
 from .roles import role_of
 
 
@@ -32,10 +33,14 @@ def grade_page(request: HttpRequest, campaign_id: int) -> HttpResponse:
         "grade": reverse("audit:api_grade_next", args=[0]),  # the lean twin of api_grade: same rules and shapes
         "skip": reverse("audit:api_skip", args=[0]),
         "undo": reverse("audit:api_undo", args=[campaign.pk]),
+        "tally": reverse("audit:api_tally", args=[campaign.pk]),
     }
+    # Error categories toggle with the number row after the grades: 4, 5, ... (physical keys, as the grades).
+    categories = [(value, label, str(n), f"Digit{n}")
+                  for n, (value, label) in enumerate(Assessment.Category.choices, start=4)]  # fmt: skip
     context = {
         "campaign": campaign,
-        "categories": Assessment.Category.choices,
+        "categories": categories,
         "grades": [("1", "high", "High"), ("2", "moderate", "Moderate"), ("3", "low", "Low")],
         "config": {"urls": urls, "undoSeconds": UNDO_SECONDS},
         "role": role_of(request.user),
@@ -46,11 +51,10 @@ def grade_page(request: HttpRequest, campaign_id: int) -> HttpResponse:
 @require_GET
 @login_required
 def my_grades_page(request: HttpRequest) -> HttpResponse:
-    grades = (
-        Assessment.objects.filter(annotator=request.user)
-        .select_related("entry__campaign", "entry__translation__item")
-        .order_by("-created_at")[:200]
-    )
+    mine = Assessment.objects.filter(annotator=request.user).select_related("entry__campaign")
+    grades = list(mine.order_by("-created_at")[:200])
+    for grade in grades:  # the id the grading page showed: a control's own, never its original's
+        grade.label = item_label(grade.entry_id)
     return render(request, "audit/my_grades.html", {"grades": grades, "role": role_of(request.user)})
 
 

@@ -1,38 +1,63 @@
-// The grading page: keyboard-first, prefetching, never losing a grade.
+// The grading page: keyboard-first, prefetching, never stalling, never losing a grade.
 //
-// Items come from the REST API (audit/api.py). One item is shown, the next one is
-// already loaded (its image too), so a grade shows the next item at once; the grade
-// itself is queued in an outbox and posted in order, retried on network failure,
-// with a visible warning until it is saved. Grade keys are bound by physical key
-// (KeyboardEvent.code), so 1/2/3 work on AZERTY keyboards where they type & é ".
+// One state at a time (data-state on #grader, one view shown, the others [hidden]):
+//   loading  no item yet, one is being fetched (keys say so instead of doing nothing);
+//   item     an item is on screen and can be graded;
+//   saving   nothing left on screen while grades are still on their way;
+//   end      the server has nothing more for this annotator: the end card counts graded / skipped / flagged;
+//   error    the server refused to give an item (4xx): the reason and a retry button.
+// Items come from the REST API (audit/api.py). DEPTH items wait behind the one on screen
+// (their images preloaded), so a grade shows the next item at once; the grade itself goes
+// to an outbox, posted in order, retried on network failure with a visible warning, and
+// given up on a 4xx with the reason shown. Keys are bound by physical key
+// (KeyboardEvent.code), so the number row works on AZERTY too; a held key acts once.
 "use strict";
 (function () {
   const config = JSON.parse(document.getElementById("grader-config").textContent);
   const csrf = document.querySelector("#grader input[name=csrfmiddlewaretoken]").value;
   const $ = (id) => document.getElementById(id);
-  const KEYS = { Digit1: "high", Numpad1: "high", Digit2: "moderate", Numpad2: "moderate", Digit3: "low", Numpad3: "low" };
+  const DEPTH = 3; // prefetched items; audit/assignment.py's MAX_HELD leaves room for them
   const RETRY_DELAYS = [300, 1000, 2000, 4000];
+  const IMAGE_BOX = 320; // px: small images are enlarged by whole steps (pixelated) up to this box
+  const VIEWS = { loading: "loading-view", item: "workspace", saving: "saving-view", end: "done", error: "error-view" };
+  const GRADES = { Digit1: "high", Digit2: "moderate", Digit3: "low" };
+  const CATEGORIES = {}; // Digit4.. -> its toggle button, as the template numbers them
+  document.querySelectorAll(".toggle[data-code]").forEach((b) => { CATEGORIES[b.dataset.code] = b; });
+  const LETTERS = {
+    KeyS: () => skip(false), KeyF: () => skip(true), KeyU: undo, Backspace: undo, KeyV: toggleZoom,
+    KeyG: () => togglePanel("guidelines"), KeyH: () => togglePanel("key-help"), KeyE: openPostEdit,
+    KeyC: () => $("comment").focus(),
+  };
+
+  let state = "loading";
   let current = null;        // the item on screen
   const buffer = [];         // prefetched items, in order
-  const outbox = [];         // grades not yet acknowledged by the server
-  let shownAt = performance.now();
-  let sending = false;
+  const outbox = [];         // grades and skips not yet acknowledged: {kind, item, body, form}
+  const inFlight = new Set(); // their assignments: the server may still count them as leased to us
+  const history = [];        // grades the server stored, newest last: the undo stack
   let fetching = null;
-  let finished = false;
-  let lastGradeAt = 0;
+  let sending = false;
+  let undoing = false;
+  let drained = false;       // the server had nothing more while nothing of ours was in flight
+  let actualSize = false;
+  let shownAt = performance.now();
+  let shownMine = -1;
 
+  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
   function url(name, id) { return config.urls[name].replace("/0/", "/" + id + "/"); }
 
-  async function post(path, body) {
+  async function request(method, path, body) {
     const response = await fetch(path, {
-      method: "POST", credentials: "same-origin",
+      method: method, credentials: "same-origin",
       headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
-      body: JSON.stringify(body || {}),
+      body: method === "GET" ? undefined : JSON.stringify(body || {}),
     });
     let data = null;
     if (response.status !== 204) { try { data = await response.json(); } catch (e) { data = null; } }
     return { status: response.status, data: data };
   }
+  const post = (path, body) => request("POST", path, body);
+  const reason = (result) => (result.data && result.data.detail) || "HTTP " + result.status;
 
   function say(text, isError) {
     const box = $("message");
@@ -46,13 +71,45 @@
     box.textContent = text || "";
   }
 
-  const gone = [];          // assignments graded or skipped here: the server may still hold their lease
-  function held() {
-    return [current, ...buffer].filter(Boolean).map((item) => item.assignment).concat(gone.slice(-20));
+  // --- states -----------------------------------------------------------------------
+  function setState(next) {
+    state = next;
+    Object.entries(VIEWS).forEach(([name, id]) => { $(id).hidden = name !== next; });
+    $("grader").dataset.state = next;
+    if (next === "end") showTally();
   }
-  function fresh(item) { return item && !held().includes(item.assignment); }
 
-  let shownMine = -1;
+  // Nothing on screen: say why, and never show an empty or stale item.
+  function settle() {
+    if (current) return;
+    if (outbox.length || sending || undoing) setState("saving");
+    else if (drained) setState("end");
+    else if (state !== "error") setState("loading");
+  }
+
+  function show(item) {
+    current = item || null;
+    if (!current) { settle(); return; }
+    fill(current);
+    setState("item");
+  }
+
+  function advance() {
+    show(buffer.shift());
+    markBuffer();
+    refill();
+  }
+
+  function markBuffer() { $("grader").dataset.buffered = String(buffer.length); }
+
+  function held() { return [current, ...buffer].filter(Boolean).map((item) => item.assignment).concat([...inFlight]); }
+  function take(item) {
+    if (!item || held().includes(item.assignment)) return; // a duplicate answer: already shown or queued
+    buffer.push(item);
+    if (item.image_url) { const img = new Image(); img.src = item.image_url; }
+    markBuffer();
+  }
+
   function showProgress(p, force) {
     // Answers can arrive out of order: a slow "next" may carry counts from before a grade.
     if (!p || (!force && p.mine < shownMine)) return;
@@ -65,6 +122,21 @@
       p.campaign_total + " (" + p.remaining + " remaining)";
   }
 
+  async function showTally() {
+    const box = $("tally");
+    try {
+      const { status, data } = await request("GET", config.urls.tally);
+      if (status !== 200) { box.textContent = "Could not count your grades (" + reason({ status, data }) + ")."; return; }
+      Object.assign(box.dataset, { graded: data.graded, skipped: data.skipped, flagged: data.flagged });
+      let text = data.graded + " graded, " + data.skipped + " skipped, " + data.flagged + " flagged.";
+      if (data.skipped) text += " Skipped items came back once at the end; these were skipped again, or others graded them meanwhile.";
+      if (data.flagged) text += " Flagged items wait for a reviewer.";
+      box.textContent = text;
+      showProgress(data.progress, true);
+    } catch (e) { box.textContent = "Could not count your grades (network problem)."; }
+  }
+
+  // --- one item on screen ---------------------------------------------------------------
   function cell(tag, text, attrs) {
     const node = document.createElement(tag);
     node.textContent = text;
@@ -72,18 +144,19 @@
     return node;
   }
 
-  function render(item) {
-    current = item;
+  function fill(item) {
     shownAt = performance.now();
-    $("workspace").hidden = !item;
-    $("done").hidden = !!item || !finished;
-    $("grader").dataset.state = item ? "ready" : (finished ? "done" : "loading");
-    if (!item) return;
     $("grader").dataset.assignment = item.assignment;
-    const image = $("item-image");
-    image.hidden = !item.image_url;
-    if (item.image_url) image.src = item.image_url;
+    $("grader").dataset.label = item.label;
+    delete $("grader").dataset.previousGrade;
+    $("item-label").textContent = item.label;
     $("task-type").textContent = item.task_type.replace("_", " ");
+    const image = $("item-image");
+    image.closest(".picture").hidden = !item.image_url;
+    image.style.width = image.style.height = "";
+    $("image-size").textContent = "";
+    if (item.image_url) image.src = item.image_url; else image.removeAttribute("src");
+    if (image.complete) fitImage();
     const turns = $("turns");
     turns.replaceChildren();
     const edit = $("post-edit");
@@ -94,8 +167,9 @@
         cell("td", turn.source, { lang: "en" }), cell("td", turn.target, { lang: "fr", class: "target" }));
       turns.append(row);
       const label = cell("label", (turn.role === "question" ? "Question " : "Answer ") + (index + 1), { for: "pe-" + index });
-      const area = cell("textarea", turn.target, { id: "pe-" + index, lang: "fr", rows: "2", "data-original": turn.target });
+      const area = cell("textarea", turn.target, { id: "pe-" + index, lang: "fr", rows: "1", "data-original": turn.target });
       area.value = turn.target;
+      area.addEventListener("input", () => grow(area));
       edit.append(label, area);
     });
     $("post-edit-box").open = false;
@@ -109,58 +183,122 @@
       choices.append(row);
     });
     document.querySelectorAll(".toggle").forEach((b) => b.setAttribute("aria-pressed", "false"));
+    document.querySelectorAll(".grade").forEach((b) => b.classList.remove("was"));
     $("comment").value = "";
+    grow($("comment"));
   }
 
-  function preload(item) {
-    if (item && item.image_url) { const img = new Image(); img.src = item.image_url; }
+  // A text box as tall as its text (no inner scroll bar hiding the third line of a question).
+  function grow(area) {
+    area.style.height = "auto";
+    if (area.scrollHeight) area.style.height = area.scrollHeight + 2 + "px";
   }
 
-  async function refill() {
-    // Keep one item ready behind the one on screen.
-    if (fetching || finished || buffer.length >= 1) return fetching;
-    fetching = (async () => {
-      try {
-        const { status, data } = await post(config.urls.next, { exclude: held() });
-        if (status === 204) { finished = true; }
-        else if (status === 200 && fresh(data.item)) { buffer.push(data.item); preload(data.item); showProgress(data.progress); markBuffer(); }
-        else { say((data && data.detail) || "Could not load the next item (" + status + ").", true); }
-      } catch (e) {
-        warnNetwork("Network problem: cannot load the next item. Retrying…");
-        setTimeout(() => { warnNetwork(""); refill(); }, 2000);
-      } finally { fetching = null; }
-      if (!current) advance();
-    })();
-    return fetching;
+  function openPostEdit() {
+    if (state !== "item") return nudge();
+    $("post-edit-box").open = true;
+    document.querySelectorAll("#post-edit textarea").forEach(grow);
+    const first = document.querySelector("#post-edit textarea");
+    if (first) first.focus();
   }
 
-  function advance() {
-    render(buffer.shift() || null);
-    markBuffer();
-    refill();
+  // Small images are enlarged by a whole factor (pixelated, never blurred or stretched) to
+  // fit IMAGE_BOX; large ones shrink to fit it. V shows the real pixels.
+  function fitImage() {
+    const image = $("item-image");
+    const w = image.naturalWidth, h = image.naturalHeight;
+    if (!w || !h || !current || !current.image_url) return;
+    let scale = Math.min(IMAGE_BOX / w, IMAGE_BOX / h);
+    scale = scale >= 1 ? Math.floor(scale) : scale;
+    if (actualSize) scale = 1;
+    image.style.width = Math.round(w * scale) + "px";
+    image.style.height = Math.round(h * scale) + "px";
+    image.classList.toggle("pixelated", scale > 1);
+    $("image-size").textContent = w + " × " + h + " px · " + (scale === 1 ? "actual size" : "shown ×" + (+scale.toFixed(2)));
+    $("zoom").setAttribute("aria-pressed", String(actualSize));
   }
 
-  function markBuffer() { $("grader").dataset.buffered = String(buffer.length); }
+  function toggleZoom() { actualSize = !actualSize; fitImage(); }
 
-  function collect(grade) {
-    const categories = [...document.querySelectorAll(".toggle[aria-pressed=true]")].map((b) => b.dataset.category);
+  function togglePanel(id) {
+    const panel = $(id);
+    panel.hidden = !panel.hidden;
+    const button = $(id === "guidelines" ? "toggle-guidelines" : "toggle-help");
+    button.setAttribute("aria-expanded", String(!panel.hidden));
+  }
+
+  function formState() {
     const areas = [...document.querySelectorAll("#post-edit textarea")];
     const edited = areas.some((a) => a.value !== a.dataset.original);
     return {
-      grade: grade, categories: categories, comment: $("comment").value,
+      categories: [...document.querySelectorAll(".toggle[aria-pressed=true]")].map((b) => b.dataset.category),
+      comment: $("comment").value,
       post_edit: edited ? areas.map((a) => a.value) : null,
-      seconds: Math.round(performance.now() - shownAt) / 1000,
     };
   }
 
-  function grade(value) {
-    if (!current) return;
-    const assignment = current.assignment;
-    gone.push(assignment);
-    outbox.push({ assignment: assignment, body: collect(value) });
-    say("Graded " + value + ".");
-    advance();
-    flush();
+  // Put back a grade taken back by undo: the grade it had, its categories, comment and post-edit.
+  function restoreForm(old) {
+    $("grader").dataset.previousGrade = old.grade;
+    document.querySelectorAll(".grade").forEach((b) => b.classList.toggle("was", b.dataset.grade === old.grade));
+    document.querySelectorAll(".toggle").forEach((b) => {
+      b.setAttribute("aria-pressed", String((old.categories || []).includes(b.dataset.category)));
+    });
+    $("comment").value = old.comment || "";
+    grow($("comment"));
+    if (old.post_edit) {
+      $("post-edit-box").open = true;
+      document.querySelectorAll("#post-edit textarea").forEach((area, i) => {
+        area.value = old.post_edit[i] !== undefined ? old.post_edit[i] : area.value;
+        grow(area);
+      });
+    }
+  }
+
+  function nudge() {
+    const why = { loading: "Loading the next item…", saving: "Saving your last grades…",
+      end: "Nothing left to grade.", error: "No item on screen: see the message above." };
+    say(why[state] || "");
+  }
+
+  // --- talking to the server ------------------------------------------------------------
+  function refill() {
+    if (fetching || state === "error" || buffer.length >= DEPTH) return fetching;
+    if (drained && current) return null; // asked already; asked again once the screen is empty
+    fetching = (async () => {
+      const quiet = () => !outbox.length && !inFlight.size;
+      const wasQuiet = quiet();
+      let again = false;
+      try {
+        const result = await post(config.urls.next, { exclude: held() });
+        if (result.status === 200) {
+          warnNetwork("");
+          drained = false;
+          take(result.data.item);
+          showProgress(result.data.progress);
+          again = true;
+        } else if (result.status === 204) {
+          // With grades in flight a 204 may only mean "you hold enough leases": ask again once
+          // they are stored (here if they already are, else at the end of flush()).
+          drained = wasQuiet && quiet();
+          again = !drained && quiet();
+        } else if (result.status >= 500) {
+          throw new Error(reason(result));
+        } else {
+          $("error-text").textContent = reason(result);
+          current = null;
+          setState("error");
+        }
+      } catch (e) {
+        warnNetwork("Cannot reach the server to load the next item: retrying…");
+        await sleep(2000);
+        again = true;
+      } finally { fetching = null; }
+      if (!current && buffer.length) advance();
+      else if (!current) settle();
+      if (again) refill();
+    })();
+    return fetching;
   }
 
   async function flush() {
@@ -168,78 +306,155 @@
     sending = true;
     while (outbox.length) {
       const job = outbox[0];
-      const body = Object.assign({}, job.body, { next: buffer.length < 1 && !fetching, exclude: held() });
+      const isGrade = job.kind === "grade";
+      const path = url(isGrade ? "grade" : "skip", job.item.assignment);
+      const body = isGrade ? Object.assign({}, job.body, { next: buffer.length < DEPTH && !fetching, exclude: held() }) : job.body;
       let result = null;
       for (let attempt = 0; ; attempt++) {
         try {
-          result = await post(url("grade", job.assignment), body);
-          if (result.status < 500) break;
+          result = await post(path, body);
+          if (result.status < 500) break; // 2xx stored, 4xx refused for a reason: retrying would not help
         } catch (e) { result = null; }
-        if (attempt >= RETRY_DELAYS.length - 1) {
-          warnNetwork("Your last grade is not saved yet (network problem). Keep this page open: retrying…");
+        if (attempt >= 1) {
+          warnNetwork("Your last " + (isGrade ? "grade" : "skip") + " is not saved yet (network problem). Keep this page open: retrying…");
         }
-        await new Promise((r) => setTimeout(r, RETRY_DELAYS[Math.min(attempt, RETRY_DELAYS.length - 1)]));
+        await sleep(RETRY_DELAYS[Math.min(attempt, RETRY_DELAYS.length - 1)]);
       }
       warnNetwork("");
       outbox.shift();
-      if (result.status === 201) {
-        lastGradeAt = Date.now();
+      inFlight.delete(job.item.assignment);
+      if (isGrade && result.status === 201) {
+        history.push({ item: job.item, form: job.form });
+        if (history.length > 50) history.shift();
         showProgress(result.data.progress);
-        showUndo();
-        if (fresh(result.data.next)) {
-          buffer.push(result.data.next); preload(result.data.next); markBuffer();
-          if (!current) advance();
-        }
+        take(result.data.next);
+      } else if (!isGrade && result.status === 200) {
+        drained = false; // a skipped item comes back once everything else is done
       } else {
-        say("Grade refused: " + ((result.data && result.data.detail) || result.status), true);
+        say((isGrade ? "Grade" : "Skip") + " of item " + job.item.label + " refused: " + reason(result), true);
       }
+      updateUndo();
+      if (!current && buffer.length) advance();
     }
     sending = false;
-    refill();
+    await refill();
+    if (!current) settle();
   }
 
-  function showUndo() {
-    $("undo").hidden = false;
-    clearTimeout(showUndo.timer);
-    showUndo.timer = setTimeout(() => { $("undo").hidden = true; }, config.undoSeconds * 1000);
-  }
+  function updateUndo() { $("undo").disabled = !history.length && !outbox.length; }
 
-  async function undo() {
-    if (outbox.length || sending) { say("Saving your last grade first…"); return; }
-    const { status, data } = await post(config.urls.undo, {});
-    if (status !== 200) { say((data && data.detail) || "Nothing to undo.", true); return; }
-    if (current) buffer.unshift(current);
-    gone.splice(gone.indexOf(data.item.assignment), 1);
-    render(data.item);
-    markBuffer();
-    showProgress(data.progress, true);
-    $("undo").hidden = true;
-    say("Last grade undone: grade the item again.");
-  }
-
-  async function skip(flag) {
-    if (!current) return;
-    const reason = flag ? (window.prompt("What is wrong with this item?") || "") : "";
-    const assignment = current.assignment;
-    gone.push(assignment);
+  function grade(value) {
+    if (state !== "item") return nudge();
+    const item = current;
+    const form = formState();
+    const body = Object.assign({ grade: value, seconds: Math.round(performance.now() - shownAt) / 1000 }, form);
+    inFlight.add(item.assignment);
+    outbox.push({ kind: "grade", item: item, body: body, form: form });
+    say("Graded item " + item.label + " " + value + ".");
     advance();
-    const { status, data } = await post(url("skip", assignment), { flag: flag, reason: reason });
-    say(status === 200 ? (flag ? "Flagged for reviewers and skipped." : "Skipped.") : ((data && data.detail) || "Skip refused."), status !== 200);
+    updateUndo();
+    flush();
+  }
+
+  function skip(flag) {
+    if (state !== "item") return nudge();
+    let why = "";
+    if (flag) {
+      const answer = window.prompt("What is wrong with this item? (Cancel keeps it on screen.)");
+      if (answer === null) { say("Flag cancelled: the item stays."); return; }
+      why = answer;
+    }
+    const item = current;
+    inFlight.add(item.assignment);
+    outbox.push({ kind: "skip", item: item, body: { flag: flag, reason: why } });
+    say(flag ? "Item " + item.label + " flagged for reviewers." : "Item " + item.label + " skipped: it comes back at the end.");
+    advance();
+    flush();
+  }
+
+  // Undo takes back the newest stored grade (after any still on their way), one step per press.
+  async function undo() {
+    if (undoing || state === "error") return;
+    undoing = true;
+    say("Undoing…");
+    while (outbox.length || sending) await sleep(30);
+    const top = history[history.length - 1];
+    let result = null;
+    try { result = await post(config.urls.undo, top ? { assignment: top.item.assignment } : {}); }
+    catch (e) { result = { status: 0, data: { detail: "network problem, try again" } }; }
+    undoing = false;
+    if (result.status === 200) {
+      if (top) history.pop();
+      if (current) { buffer.unshift(current); markBuffer(); }
+      drained = false;
+      show(result.data.item);
+      restoreForm(result.data.undone);
+      showProgress(result.data.progress, true);
+      say("Grade of item " + result.data.item.label + " undone (it was " + result.data.undone.grade + "): grade it again.");
+    } else {
+      if (top && result.status === 404) history.pop(); // gone from the server: do not offer it again
+      say("Cannot undo: " + reason(result), true);
+      settle();
+    }
+    updateUndo();
+  }
+
+  // --- keys -------------------------------------------------------------------------------
+  function actionFor(event) {
+    let code = event.code;
+    if (/^Numpad[0-9]$/.test(code)) {
+      // NumLock off: the key is End, ArrowDown... (event.key), not a digit: it must not grade.
+      if (!/^[0-9]$/.test(event.key)) return null;
+      code = "Digit" + event.key;
+    }
+    if (GRADES[code]) return () => grade(GRADES[code]);
+    if (CATEGORIES[code]) return () => (state === "item" ? toggle(CATEGORIES[code]) : nudge());
+    if (event.key === "?") return () => togglePanel("key-help");
+    if (event.shiftKey) return null;
+    return LETTERS[code] || null;
+  }
+
+  function toggle(button) {
+    button.setAttribute("aria-pressed", button.getAttribute("aria-pressed") === "true" ? "false" : "true");
   }
 
   document.addEventListener("keydown", (event) => {
-    const tag = event.target.tagName;
-    if (tag === "TEXTAREA" || tag === "INPUT" || event.ctrlKey || event.metaKey || event.altKey) return;
-    const value = KEYS[event.code];
-    if (value) { event.preventDefault(); grade(value); }
+    const target = event.target;
+    const typing = target.tagName === "TEXTAREA" || target.tagName === "INPUT" || target.tagName === "SELECT" || target.isContentEditable;
+    if (event.key === "Escape") {
+      if (typing) target.blur(); // keys grade again
+      else { $("guidelines").hidden = true; $("key-help").hidden = true; }
+      return;
+    }
+    if (typing || event.ctrlKey || event.metaKey || event.altKey) return;
+    const action = actionFor(event);
+    if (!action) return;
+    event.preventDefault();
+    if (event.repeat) return; // a held key acts once, however long it is held
+    action();
   });
   document.querySelectorAll(".grade").forEach((b) => b.addEventListener("click", () => grade(b.dataset.grade)));
-  document.querySelectorAll(".toggle").forEach((b) => b.addEventListener("click", () => {
-    b.setAttribute("aria-pressed", b.getAttribute("aria-pressed") === "true" ? "false" : "true");
-  }));
+  document.querySelectorAll(".toggle").forEach((b) => b.addEventListener("click", () => toggle(b)));
   $("undo").addEventListener("click", undo);
   $("skip").addEventListener("click", () => skip(false));
   $("flag").addEventListener("click", () => skip(true));
+  $("zoom").addEventListener("click", toggleZoom);
+  $("toggle-guidelines").addEventListener("click", () => togglePanel("guidelines"));
+  $("toggle-help").addEventListener("click", () => togglePanel("key-help"));
+  $("retry").addEventListener("click", () => { setState("loading"); refill(); });
+  $("item-image").addEventListener("load", fitImage);
+  $("post-edit-box").addEventListener("toggle", () => document.querySelectorAll("#post-edit textarea").forEach(grow));
+  $("comment").addEventListener("input", () => grow($("comment")));
   window.addEventListener("beforeunload", (event) => { if (outbox.length) { event.preventDefault(); event.returnValue = ""; } });
+  // Key labels as this keyboard prints them (A for KeyQ on AZERTY); digits keep their numbers.
+  if (navigator.keyboard && navigator.keyboard.getLayoutMap) {
+    navigator.keyboard.getLayoutMap().then((map) => {
+      document.querySelectorAll("kbd[data-code^=Key]").forEach((kbd) => {
+        const label = map.get(kbd.dataset.code);
+        if (label && /^[a-z]$/i.test(label)) kbd.textContent = label.toUpperCase();
+      });
+    }).catch(() => {});
+  }
+  setState("loading");
   refill();
 })();

@@ -56,7 +56,7 @@ def test_annotator_grades_from_the_keyboard_undoes_and_survives_a_network_drop(w
     page, base = browser_page, live_server.url
     log_in(page, base, "ann")
     page.goto(f"{base}/audit/campaigns/{campaign.pk}/grade/")
-    page.wait_for_selector("#grader[data-state=ready][data-buffered='1']")
+    page.wait_for_selector("#grader[data-state=item][data-buffered='3']")
     # An <img> has no box until it loads (slow on a busy machine): wait for the pixels first.
     page.wait_for_function("document.getElementById('item-image').naturalWidth === 64")
     assert page.is_visible("#item-image") and "La forme" in page.inner_text("#turns")
@@ -64,7 +64,7 @@ def test_annotator_grades_from_the_keyboard_undoes_and_survives_a_network_drop(w
     keys = [("Digit1", "&"), ("Digit2", "é"), ("Digit3", '"'), ("Numpad1", "1"), ("Digit1", "1")]
     graded = []
     for n, (code, key) in enumerate(keys, start=1):
-        page.wait_for_selector("#grader[data-buffered='1']")
+        page.wait_for_selector("#grader[data-buffered='3']")
         before = shown(page)
         after, ms = press_and_time(page, code, key)
         assert after and after != before and ms < 100, f"next item took {ms:.0f} ms"
