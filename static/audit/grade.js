@@ -17,6 +17,7 @@
   const csrf = document.querySelector("#grader input[name=csrfmiddlewaretoken]").value;
   const $ = (id) => document.getElementById(id);
   const DEPTH = 3; // prefetched items; audit/assignment.py's MAX_HELD leaves room for them
+  const PARALLEL = 2; // grades posted at once
   const RETRY_DELAYS = [300, 1000, 2000, 4000];
   const IMAGE_BOX = 320; // px: small images are enlarged by whole steps (pixelated) up to this box
   const VIEWS = { loading: "loading-view", item: "workspace", saving: "saving-view", end: "done", error: "error-view" };
@@ -36,7 +37,7 @@
   const inFlight = new Set(); // their assignments: the server may still count them as leased to us
   const history = [];        // grades the server stored, newest last: the undo stack
   let fetching = null;
-  let sending = false;
+  let sending = 0;           // posts on their way
   let undoing = false;
   let drained = false;       // the server had nothing more while nothing of ours was in flight
   let actualSize = false;
@@ -264,6 +265,9 @@
   // --- talking to the server ------------------------------------------------------------
   function refill() {
     if (fetching || state === "error" || buffer.length >= DEPTH) return fetching;
+    // A queued grade asks for the next item itself (grade-next): one request per key, not two
+    // racing for the database, unless the queue runs low. send() calls back here once the outbox is empty.
+    if (buffer.length >= DEPTH - 1 && outbox.some((job) => job.kind === "grade")) return null;
     if (drained && current) return null; // asked already; asked again once the screen is empty
     fetching = (async () => {
       const quiet = () => !outbox.length && !inFlight.size;
@@ -301,44 +305,57 @@
     return fetching;
   }
 
-  async function flush() {
-    if (sending) return;
-    sending = true;
-    while (outbox.length) {
-      const job = outbox[0];
-      const isGrade = job.kind === "grade";
-      const path = url(isGrade ? "grade" : "skip", job.item.assignment);
-      const body = isGrade ? Object.assign({}, job.body, { next: buffer.length < DEPTH && !fetching, exclude: held() }) : job.body;
-      let result = null;
-      for (let attempt = 0; ; attempt++) {
-        try {
-          result = await post(path, body);
-          if (result.status < 500) break; // 2xx stored, 4xx refused for a reason: retrying would not help
-        } catch (e) { result = null; }
-        if (attempt >= 1) {
-          warnNetwork("Your last " + (isGrade ? "grade" : "skip") + " is not saved yet (network problem). Keep this page open: retrying…");
-        }
-        await sleep(RETRY_DELAYS[Math.min(attempt, RETRY_DELAYS.length - 1)]);
+  // Posts up to PARALLEL grades or skips at once (each retried on its own), so the server keeps
+  // pace with the keys even when one round trip takes longer than the gap between two keys.
+  // Acknowledged grades join the undo history in the order they were given.
+  function flush() {
+    outbox.filter((job) => !job.sent).slice(0, Math.max(0, PARALLEL - sending)).forEach(send);
+  }
+
+  async function send(job) {
+    job.sent = true;
+    sending++;
+    const isGrade = job.kind === "grade";
+    const path = url(isGrade ? "grade" : "skip", job.item.assignment);
+    let result = null;
+    for (let attempt = 0; ; attempt++) {
+      // Ask for the next item even while a "next" request is out: with grades queued that request may
+      // get nothing (leases at MAX_HELD), and this grade frees one. A duplicate is dropped by take().
+      const body = isGrade ? Object.assign({}, job.body, { next: buffer.length < DEPTH, exclude: held() }) : job.body;
+      try {
+        result = await post(path, body);
+        if (result.status < 500) break; // 2xx stored, 4xx refused for a reason: retrying would not help
+      } catch (e) { result = null; }
+      if (attempt >= 1) {
+        warnNetwork("Your last " + (isGrade ? "grade" : "skip") + " is not saved yet (network problem). Keep this page open: retrying…");
       }
-      warnNetwork("");
-      outbox.shift();
-      inFlight.delete(job.item.assignment);
-      if (isGrade && result.status === 201) {
-        history.push({ item: job.item, form: job.form });
-        if (history.length > 50) history.shift();
-        showProgress(result.data.progress);
-        take(result.data.next);
-      } else if (!isGrade && result.status === 200) {
-        drained = false; // a skipped item comes back once everything else is done
-      } else {
-        say((isGrade ? "Grade" : "Skip") + " of item " + job.item.label + " refused: " + reason(result), true);
-      }
-      updateUndo();
-      if (!current && buffer.length) advance();
+      await sleep(RETRY_DELAYS[Math.min(attempt, RETRY_DELAYS.length - 1)]);
     }
-    sending = false;
-    await refill();
-    if (!current) settle();
+    sending--;
+    job.done = true;
+    inFlight.delete(job.item.assignment);
+    if (!outbox.some((other) => other.sent && !other.done)) warnNetwork("");
+    if (isGrade && result.status === 201) {
+      job.stored = true;
+      showProgress(result.data.progress);
+      take(result.data.next);
+    } else if (!isGrade && result.status === 200) {
+      drained = false; // a skipped item comes back once everything else is done
+    } else {
+      say((isGrade ? "Grade" : "Skip") + " of item " + job.item.label + " refused: " + reason(result), true);
+    }
+    while (outbox.length && outbox[0].done) {
+      const head = outbox.shift();
+      if (head.stored) history.push({ item: head.item, form: head.form });
+    }
+    if (history.length > 50) history.splice(0, history.length - 50);
+    updateUndo();
+    if (!current && buffer.length) advance();
+    flush();
+    if (!outbox.length) {
+      await refill();
+      if (!current) settle();
+    }
   }
 
   function updateUndo() { $("undo").disabled = !history.length && !outbox.length; }
