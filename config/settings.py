@@ -21,10 +21,16 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 
 def env_bool(name: str, default: bool) -> bool:
+    """A yes/no setting; anything else (a typo like "ture") stops the start instead of reading as no."""
     value = os.environ.get(name)
-    if value is None:
+    if value is None or not value.strip():
         return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    word = value.strip().lower()
+    if word in {"1", "true", "yes", "on"}:
+        return True
+    if word in {"0", "false", "no", "off"}:
+        return False
+    raise ImproperlyConfigured(f"{name}={value!r}: expected one of 1/0, true/false, yes/no, on/off")
 
 
 def env_list(name: str, default: str) -> list[str]:
@@ -72,6 +78,16 @@ TRAINING_TINY_CORPUS = os.environ.get("TRAINING_TINY_CORPUS", "")
 # Multi-GPU jobs (gpus > 1) run under torchrun with NCCL; on a machine without CUDA they are
 # refused unless this is on, which runs the processes on CPUs with gloo (tests, dry runs).
 TRAINING_DISTRIBUTED_CPU = env_bool("TRAINING_DISTRIBUTED_CPU", False)
+# Multi-node jobs (training/nodes.py): the address other nodes reach this worker's
+# rendezvous at (empty: this host's name resolved), the port (0: a free one), and how
+# long every node waits for the others before the job fails naming who never came.
+TRAINING_RENDEZVOUS_HOST = os.environ.get("TRAINING_RENDEZVOUS_HOST", "")
+TRAINING_RENDEZVOUS_PORT = int(os.environ.get("TRAINING_RENDEZVOUS_PORT", "0"))
+TRAINING_RENDEZVOUS_TIMEOUT = int(os.environ.get("TRAINING_RENDEZVOUS_TIMEOUT", "300"))
+# The memory plan (training/memory_plan.py) checks a job against GPUs of this size before
+# it is queued, at this sequence length (LLaVA-1.5's model_max_length).
+TRAINING_GPU_MEMORY_GIB = float(os.environ.get("TRAINING_GPU_MEMORY_GIB", "80"))
+TRAINING_SEQUENCE_LENGTH = int(os.environ.get("TRAINING_SEQUENCE_LENGTH", "2048"))
 TRAINING_PAPER_LANGUAGE_MODEL_DIR = os.environ.get("TRAINING_PAPER_LANGUAGE_MODEL_DIR", "")
 TRAINING_PAPER_VISION_TOWER_DIR = os.environ.get("TRAINING_PAPER_VISION_TOWER_DIR", "")
 

@@ -41,9 +41,15 @@ class TrainingJobInput(serializers.Serializer):
     base_path = serializers.CharField(required=False, allow_blank=True, default="")
     overrides = serializers.DictField(required=False, default=dict, help_text="Stage settings, e.g. {\"max_steps\": 100}.")
     name = serializers.CharField(required=False, allow_blank=True, default="")
-    gpus = serializers.IntegerField(required=False, default=1)
+    nodes = serializers.IntegerField(required=False, default=1, help_text="Machines (one gpu worker each).")
+    gpus_per_node = serializers.IntegerField(required=False, default=1, help_text="Processes (GPUs) per machine.")
     log_every = serializers.IntegerField(required=False, default=10)
     checkpoint_every = serializers.IntegerField(required=False, default=100)
+
+
+class RequeueInput(serializers.Serializer):
+    nodes = serializers.IntegerField(required=False, min_value=1, help_text="Run on this many machines now.")
+    gpus_per_node = serializers.IntegerField(required=False, min_value=1, help_text="With this many GPUs each.")
 
 
 class TrainingJobOutput(serializers.ModelSerializer):
@@ -53,8 +59,8 @@ class TrainingJobOutput(serializers.ModelSerializer):
     class Meta:
         model = TrainingJob
         fields = [
-            "id", "name", "template", "preset", "base_job", "base_path", "stages", "overrides", "data", "gpus",
-            "queue", "log_every", "checkpoint_every", "state", "cancel_requested", "message", "stage_index", "step",
+            "id", "name", "template", "preset", "base_job", "base_path", "stages", "overrides", "data", "nodes",
+            "gpus_per_node", "rendezvous", "queue", "log_every", "checkpoint_every", "state", "cancel_requested", "message", "stage_index", "step",
             "total_steps", "percent", "samples_per_s", "eta_seconds", "checkpoint", "stage_models", "output_model",
             "attempts", "created_at", "started_at", "heartbeat_at", "finished_at",
         ]  # fmt: skip
@@ -136,18 +142,23 @@ class TrainingJobViewSet(viewsets.GenericViewSet):
             return _error(409, f"job {job.pk} is {job.state}; nothing to cancel", "state")
         return Response(TrainingJobOutput(job).data)
 
-    @extend_schema(request=None, responses={200: TrainingJobOutput, 409: Error, **ERRORS})
+    @extend_schema(request=RequeueInput, responses={200: TrainingJobOutput, 409: Error, **ERRORS})
     @action(detail=True, methods=["post"])
     def requeue(self, request: Request, job_id: str) -> Response:
-        """Queue a failed, cancelled or stalled job again; it resumes from its checkpoint (admins)."""
+        """Queue a failed, cancelled or stalled job again; it resumes from its checkpoint, on the
+        same machines or on `nodes` × `gpus_per_node` given here (admins)."""
         require_role(request.user, ADMIN)
         job = self._job(job_id)
         if job is None:
             return _error(404, f"no training job {job_id}")
+        given = RequeueInput(data=request.data)
+        if not given.is_valid():
+            field, problems = next(iter(given.errors.items()))
+            return _error(400, f"{field}: {problems[0]}", field)
         try:
-            jobs.requeue(job)
+            jobs.requeue(job, **given.validated_data)
         except jobs.JobValidationError as error:
-            return _error(409, error.message, error.field)
+            return _error(409 if error.field == "state" else 400, error.message, error.field)
         return Response(TrainingJobOutput(job).data)
 
     @extend_schema(

@@ -1,6 +1,8 @@
 """One process of a multi-GPU training job, started by `torchrun` (training/job_runner.py).
 
     python -m torch.distributed.run --standalone --nproc_per_node N -m training.distributed JOB_ID ATTEMPT
+    python -m torch.distributed.run --nnodes M --rdzv_backend c10d ... -m training.distributed JOB_ID ATTEMPT NODE
+      (one node of a multi-node job: training/nodes.py)
 
 Every process builds the same starting model (fixed seeds), which training.loop shards
 with FSDP2 (training/parallelize.py), and trains its share of each batch; every rank
@@ -27,6 +29,7 @@ def main(argv: list[str]) -> int:
     from training.models import TrainingJob
 
     job_id, attempt = int(argv[0]), int(argv[1])
+    node = int(argv[2]) if len(argv) > 2 else None
     rank, local_rank = int(os.environ["RANK"]), int(os.environ["LOCAL_RANK"])
     if torch.cuda.is_available():
         torch.cuda.set_device(local_rank)
@@ -41,7 +44,12 @@ def main(argv: list[str]) -> int:
         job = TrainingJob.objects.get(pk=job_id)
         if job.attempts != attempt or job.state != TrainingJob.State.RUNNING:
             return 0  # another worker took the job over
-        _run_stages(job, rank=rank, device=device)
+        reporting_node = node if node is not None and local_rank == 0 else None
+        if reporting_node is not None:
+            from training.nodes import node_heartbeat
+
+            node_heartbeat(job_id, attempt, reporting_node, first_rank=rank)
+        _run_stages(job, rank=rank, device=device, node=reporting_node)
     finally:
         torch.distributed.destroy_process_group()
     return 0

@@ -48,7 +48,8 @@ class TrainingJobForm(forms.Form):
         required=False, widget=forms.Textarea(attrs={"rows": 3}),
         help_text='Other stage settings as JSON, e.g. {"warmup_ratio": 0.1}.',
     )  # fmt: skip
-    gpus = forms.IntegerField(initial=1)
+    nodes = forms.IntegerField(initial=1, help_text="Machines, each with a Celery worker on the gpu queue.")
+    gpus_per_node = forms.IntegerField(initial=1, label="GPUs per node")
     log_every = forms.IntegerField(initial=10)
     checkpoint_every = forms.IntegerField(initial=100)
 
@@ -91,7 +92,7 @@ class TrainingJobForm(forms.Form):
         return {
             "name": data["name"], "template": data["template"], "preset": data["preset"],
             "base_job": data["base_job"], "base_path": data["base_path"].strip(), "overrides": overrides,
-            "data": sources, "gpus": data["gpus"], "log_every": data["log_every"],
+            "data": sources, "nodes": data["nodes"], "gpus_per_node": data["gpus_per_node"], "log_every": data["log_every"],
             "checkpoint_every": data["checkpoint_every"],
         }  # fmt: skip
 

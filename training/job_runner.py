@@ -26,14 +26,15 @@ from typing import Any
 
 import torch
 from django.conf import settings
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
 from . import job_data
 from .data import ConversationDataset
-from .jobs import stale_before
+from .jobs import claimable
 from .loop import Callbacks, Progress, run_stage
 from .models import LossPoint, TrainingJob
+from .nodes import node_heartbeat
 from .presets import build_preset, load_model
 from .recipes import Stage, stage_from_dict
 
@@ -42,15 +43,11 @@ REPORT_EVERY_S = 1.0  # progress writes and cancel reads, at most this often
 TRACEBACK_LINES = 25  # the tail the job page shows
 
 
-def _claimable() -> Q:
-    return Q(state=TrainingJob.State.QUEUED) | Q(state=TrainingJob.State.RUNNING, heartbeat_at__lt=stale_before())
-
-
 def run_job(job_id: int) -> TrainingJob:
     now = timezone.now()
     claimed = (
         TrainingJob.objects.filter(pk=job_id)
-        .filter(_claimable())
+        .filter(claimable())
         .update(state=TrainingJob.State.RUNNING, heartbeat_at=now, attempts=F("attempts") + 1, message="")
     )
     job = TrainingJob.objects.get(pk=job_id)
@@ -60,7 +57,7 @@ def run_job(job_id: int) -> TrainingJob:
     if job.started_at is None:
         TrainingJob.objects.filter(pk=job_id).update(started_at=now)
     try:
-        if job.gpus > 1:
+        if job.gpus_per_node > 1:
             _run_distributed(job)
         else:
             _run_stages(job)
@@ -82,17 +79,18 @@ def _finish(job: TrainingJob, state: str, **fields: Any) -> None:
 
 
 def _run_distributed(job: TrainingJob) -> None:
-    """A job on N GPUs: `torchrun` starts N processes of training/distributed.py, which run
-    the same stages; rank 0 writes progress, loss points and the models to the row."""
+    """A job on N GPUs of one machine: `torchrun` starts N processes of training/distributed.py,
+    which run the same stages; rank 0 writes progress, loss points and the models to the row.
+    (Several machines: training/nodes.py.)"""
     command = [
-        sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={job.gpus}",
+        sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={job.gpus_per_node}",
         "-m", "training.distributed", str(job.pk), str(job.attempts),
     ]  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     job.refresh_from_db()
     if done.returncode != 0 and job.state == TrainingJob.State.RUNNING:
         tail = "\n".join((done.stdout + done.stderr).splitlines()[-TRACEBACK_LINES:])
-        raise RuntimeError(f"torchrun exited with status {done.returncode} ({job.gpus} processes):\n{tail}")
+        raise RuntimeError(f"torchrun exited with status {done.returncode} ({job.gpus_per_node} processes):\n{tail}")
 
 
 @contextlib.contextmanager
@@ -106,9 +104,10 @@ def _rank_zero_first(rank: int) -> Iterator[None]:
         torch.distributed.barrier()
 
 
-def _run_stages(job: TrainingJob, *, rank: int = 0, device: str | None = None) -> None:
+def _run_stages(job: TrainingJob, *, rank: int = 0, device: str | None = None, node: int | None = None) -> None:
     """Train the job's stages from `stage_index` on. With several processes only rank 0
-    (the default) touches the database; the others train their share of each batch."""
+    (the default) touches the job's row; the others train their share of each batch, and
+    the first process of each node of a multi-node job (`node`) writes that node's row."""
     threads = settings.TRAINING_THREADS or os.cpu_count() or 1
     torch.set_num_threads(threads)
     root = Path(settings.MODEL_ROOT) / job.output_dir
@@ -125,7 +124,7 @@ def _run_stages(job: TrainingJob, *, rank: int = 0, device: str | None = None) -
             model, processor = _starting_model(job, index, root, records)
         resume = Path(settings.MODEL_ROOT) / job.checkpoint if job.checkpoint else None
         kept = _checkpoint_step(resume) if resume else 0
-        reporter = _Reporter(job, index)
+        reporter = _Reporter(job, index, node=node)
         if rank == 0:
             LossPoint.objects.filter(job=job, stage_index=index, step__gt=kept).delete()
             _mine(job).update(step=kept, total_steps=0, heartbeat_at=timezone.now())
@@ -204,13 +203,20 @@ def _tiny_corpus(job: TrainingJob, root: Path) -> Path:
 class _Reporter:
     """The loop's callbacks for one stage: loss points, progress, checkpoints, cancel."""
 
-    def __init__(self, job: TrainingJob, stage_index: int) -> None:
-        self.job, self.stage_index = job, stage_index
+    def __init__(self, job: TrainingJob, stage_index: int, *, node: int | None = None) -> None:
+        self.job, self.stage_index, self.node = job, stage_index, node
         self.cancelled = False
-        self._last_progress = self._last_check = 0.0
+        self._last_progress = self._last_check = self._last_node = 0.0
 
     def callbacks(self) -> Callbacks:
-        return Callbacks(self.on_log, self.on_progress, self.on_checkpoint, self.should_stop)
+        on_node_step = self.on_node_step if self.node is not None else None
+        return Callbacks(self.on_log, self.on_progress, self.on_checkpoint, self.should_stop, on_node_step)
+
+    def on_node_step(self, step: int) -> None:
+        now = time.monotonic()
+        if now - self._last_node >= REPORT_EVERY_S:
+            self._last_node = now
+            node_heartbeat(self.job.pk, self.job.attempts, self.node, step=step)
 
     def on_log(self, step: int, loss: float, lr: float) -> None:
         LossPoint.objects.create(job=self.job, stage_index=self.stage_index, step=step, loss=loss, lr=lr)

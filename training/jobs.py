@@ -16,13 +16,16 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from audit.models import Dataset, Snapshot
 
 from . import job_data
 from .models import TrainingJob
-from .recipes import DATA_ROLES, PARTS, PRESETS, TEMPLATES, Lora, Part, RecipeError, Stage, stage_to_dict, template
+from .recipes import (
+    DATA_ROLES, PARTS, PRESETS, TEMPLATES, Lora, Part, RecipeError, Stage, stage_from_dict, stage_to_dict, template,
+)
 
 __all__ = ["JobValidationError", "cancel", "create_training_job", "recover_stalled_jobs", "requeue", "run_job"]
 
@@ -39,11 +42,17 @@ def stale_before() -> datetime:
     """A running job silent since then is orphaned by a dead worker (settings read at call time)."""
     return timezone.now() - timedelta(seconds=settings.JOB_STALE_SECONDS)
 
+
+def claimable() -> Q:
+    """Rows a runner may take: queued, or running with a heartbeat older than JOB_STALE_SECONDS."""
+    return Q(state=TrainingJob.State.QUEUED) | Q(state=TrainingJob.State.RUNNING, heartbeat_at__lt=stale_before())
+
 # Stage settings a user may override (name and data belong to the template).
 OVERRIDABLE = tuple(f.name for f in dataclasses.fields(Stage) if f.name not in ("name", "data"))
 
 
-MAX_GPUS = 8  # one machine: torchrun --standalone (training/distributed.py)
+MAX_GPUS_PER_NODE = 8  # processes one machine's torchrun starts (training/distributed.py)
+MAX_NODES = 64  # machines of one job, each a Celery gpu worker (training/nodes.py)
 
 
 class JobValidationError(ValueError):
@@ -176,12 +185,30 @@ def _check_start(preset: str, base_job: TrainingJob | None, base_path: str) -> N
                 raise JobValidationError("preset", f"the paper preset needs {name} set to a local model directory (now {directory!r})")
 
 
-def _check_numbers(gpus: int, log_every: int, checkpoint_every: int) -> None:
-    for field, value in (("gpus", gpus), ("log_every", log_every), ("checkpoint_every", checkpoint_every)):
-        if not isinstance(value, int) or value < 1:
+def _check_numbers(nodes: int, gpus_per_node: int, log_every: int, checkpoint_every: int) -> None:
+    numbers = (("nodes", nodes), ("gpus_per_node", gpus_per_node), ("log_every", log_every),
+               ("checkpoint_every", checkpoint_every))  # fmt: skip
+    for field, value in numbers:
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise JobValidationError(field, f"must be a whole number of at least 1, got {value!r}")
-    if gpus > MAX_GPUS:
-        raise JobValidationError("gpus", f"at most {MAX_GPUS} GPUs (one machine) per job, got {gpus}")
+    if gpus_per_node > MAX_GPUS_PER_NODE:
+        raise JobValidationError("gpus_per_node", f"at most {MAX_GPUS_PER_NODE} GPUs per machine, got {gpus_per_node}")
+    if nodes > MAX_NODES:
+        raise JobValidationError("nodes", f"at most {MAX_NODES} machines per job, got {nodes}")
+
+
+def _check_memory(preset: str, stages: list[Stage], nodes: int, gpus_per_node: int) -> None:
+    """Refuse, before anything is queued, a job whose stages cannot fit on its GPUs
+    (TRAINING_GPU_MEMORY_GIB each; training/memory_plan.py), naming what would fit."""
+    from .memory_plan import MemoryPlanError, check_fits
+    from .presets import paper_config, tiny_config
+
+    config = paper_config() if preset == "paper" else tiny_config(1024, 4, 0)
+    try:
+        check_fits(config, stages, nodes=nodes, gpus_per_node=gpus_per_node,
+                   gpu_memory_gib=settings.TRAINING_GPU_MEMORY_GIB, sequence_length=settings.TRAINING_SEQUENCE_LENGTH)
+    except MemoryPlanError as error:
+        raise JobValidationError("gpus_per_node" if nodes == 1 else "nodes", str(error)) from None
 
 
 def create_training_job(
@@ -193,7 +220,8 @@ def create_training_job(
     base_path: str = "",
     overrides: dict[str, Any] | None = None,
     name: str = "",
-    gpus: int = 1,
+    nodes: int = 1,
+    gpus_per_node: int = 1,
     log_every: int = 10,
     checkpoint_every: int = 100,
     created_by: Any = None,
@@ -202,14 +230,15 @@ def create_training_job(
     """Validate every input, store the job, and queue it once the row is committed."""
     overrides = dict(overrides or {})
     stages = build_stages(template, preset, overrides)
-    _check_numbers(gpus, log_every, checkpoint_every)
+    _check_numbers(nodes, gpus_per_node, log_every, checkpoint_every)
     _check_start(preset, base_job, base_path)
     sources = _check_data(stages, data, template)
+    _check_memory(preset, stages, nodes, gpus_per_node)
     with transaction.atomic():
         job = TrainingJob.objects.create(
             name=name, template=template, preset=preset, base_job=base_job, base_path=base_path,
             stages=[stage_to_dict(stage) for stage in stages], overrides=overrides,
-            data={role: source.stored for role, source in sources.items()}, gpus=gpus,
+            data={role: source.stored for role, source in sources.items()}, nodes=nodes, gpus_per_node=gpus_per_node,
             log_every=log_every, checkpoint_every=checkpoint_every, created_by=created_by,
         )  # fmt: skip
         job.output_dir = f"jobs/{job.pk}"
@@ -221,9 +250,14 @@ def create_training_job(
 
 
 def _enqueue(job: TrainingJob) -> None:
-    from .tasks import run_training_job
+    """One task, or one per node of a multi-node job (training/nodes.py), once the row is committed."""
+    from .tasks import run_training_job, run_training_node
 
-    transaction.on_commit(lambda: run_training_job.apply_async(args=[job.pk], queue=job.queue))
+    if job.nodes == 1:
+        transaction.on_commit(lambda: run_training_job.apply_async(args=[job.pk], queue=job.queue))
+        return
+    for index in range(job.nodes):
+        transaction.on_commit(lambda i=index: run_training_node.apply_async(args=[job.pk, i], queue=job.queue))
 
 
 def cancel(job: TrainingJob) -> bool:
@@ -240,13 +274,20 @@ def cancel(job: TrainingJob) -> bool:
     return bool(at_once or asked)
 
 
-def requeue(job: TrainingJob) -> TrainingJob:
-    """Queue a failed, cancelled or stalled job again; it resumes from its checkpoint."""
+def requeue(job: TrainingJob, *, nodes: int | None = None, gpus_per_node: int | None = None) -> TrainingJob:
+    """Queue a failed, cancelled or stalled job again; it resumes from its checkpoint.
+
+    `nodes` / `gpus_per_node` change where it runs (e.g. on the machines left after one
+    died): checkpoints are resharded to the new number of ranks (training/checkpoint.py)."""
+    nodes, gpus_per_node = nodes or job.nodes, gpus_per_node or job.gpus_per_node
+    _check_numbers(nodes, gpus_per_node, job.log_every, job.checkpoint_every)
+    _check_memory(job.preset, [stage_from_dict(d) for d in job.stages], nodes, gpus_per_node)
     with transaction.atomic():
         updated = (
             TrainingJob.objects.filter(pk=job.pk, state__in=[TrainingJob.State.FAILED, TrainingJob.State.CANCELLED])
             | TrainingJob.objects.filter(pk=job.pk, state=TrainingJob.State.RUNNING, heartbeat_at__lt=stale_before())
-        ).update(state=TrainingJob.State.QUEUED, cancel_requested=False, message="", finished_at=None)
+        ).update(state=TrainingJob.State.QUEUED, cancel_requested=False, message="", finished_at=None,
+                 nodes=nodes, gpus_per_node=gpus_per_node, rendezvous="")  # fmt: skip
         job.refresh_from_db()
         if not updated:
             raise JobValidationError("state", f"job {job.pk} is {job.state}; only failed, cancelled or stalled jobs can be requeued")

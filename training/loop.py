@@ -53,6 +53,7 @@ class Callbacks:
     on_progress: Callable[[Progress], None] | None = None  # every step (loss: the last logged mean)
     on_checkpoint: Callable[[Path], None] | None = None
     should_stop: Callable[[], bool] | None = None  # checked before every step (cancel)
+    on_node_step: Callable[[int], None] | None = None  # every step, on every rank that has one (per-node progress)
 
 
 @dataclass
@@ -168,7 +169,9 @@ def run_stage(
     """
     rank, size = world()
     # Only rank 0 reports and writes; the others train their share and follow its decisions.
-    callbacks = (callbacks or Callbacks()) if rank == 0 else Callbacks()
+    callbacks = callbacks or Callbacks()
+    if rank != 0:
+        callbacks = Callbacks(on_node_step=callbacks.on_node_step)
     check_data(stage, len(dataset))
     if num_threads:
         torch.set_num_threads(num_threads)
@@ -243,6 +246,8 @@ def run_stage(
                 callbacks.on_log(step, logged, max(scheduler.get_last_lr()))
         if callbacks.on_progress:
             callbacks.on_progress(Progress(step, total, samples / (time.perf_counter() - started), logged))
+        if callbacks.on_node_step:
+            callbacks.on_node_step(step)
         if checkpoint_every and step % checkpoint_every == 0 and step < total:
             last = checkpoint()
     rate = samples / max(time.perf_counter() - started, 1e-9)

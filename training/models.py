@@ -47,7 +47,9 @@ class TrainingJob(models.Model):
     overrides = models.JSONField(default=dict, blank=True, help_text="Settings the user changed, as given.")
     data = models.JSONField(default=dict, help_text="Data role -> {'snapshot': id, 'sha256': ...} or {'dataset': id}.")
     snapshots = models.ManyToManyField("audit.Snapshot", blank=True, related_name="training_jobs")
-    gpus = models.PositiveSmallIntegerField(default=1)
+    nodes = models.PositiveSmallIntegerField(default=1, help_text="Machines: one Celery gpu worker each (training/nodes.py).")
+    gpus_per_node = models.PositiveSmallIntegerField(default=1, help_text="Processes (GPUs) per machine, under torchrun.")
+    rendezvous = models.CharField(max_length=200, blank=True, help_text="host:port of a multi-node job's torchrun rendezvous.")
     queue = models.CharField(max_length=16, default="gpu")
     log_every = models.PositiveIntegerField(default=10, help_text="A loss point every N optimizer steps.")
     checkpoint_every = models.PositiveIntegerField(default=100, help_text="A checkpoint every M optimizer steps.")
@@ -83,6 +85,10 @@ class TrainingJob(models.Model):
         return self.state in ACTIVE_STATES
 
     @property
+    def ranks(self) -> int:
+        return self.nodes * self.gpus_per_node
+
+    @property
     def percent(self) -> float:
         return 100.0 * self.step / self.total_steps if self.total_steps else 0.0
 
@@ -94,6 +100,41 @@ class TrainingJob(models.Model):
         stage = self.stages[self.stage_index] if self.stage_index < len(self.stages) else {}
         per_step = stage.get("batch_size", 1) * stage.get("gradient_accumulation", 1)
         return (self.total_steps - self.step) * per_step / self.samples_per_s
+
+
+class TrainingNode(models.Model):
+    """One machine of a multi-node job's attempt: which worker runs it, its ranks, how far it got.
+
+    Written by the node's own Celery task and by its first process (training/nodes.py),
+    never by another node, so nodes do not contend for one row."""
+
+    class State(models.TextChoices):
+        WAITING = "waiting"  # its worker waits for the rendezvous address
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+        CANCELLED = "cancelled"
+
+    job = models.ForeignKey(TrainingJob, on_delete=models.CASCADE, related_name="nodes_run")
+    attempt = models.PositiveSmallIntegerField()
+    index = models.PositiveSmallIntegerField(help_text="The node's task: 0 claims the job and hosts the rendezvous.")
+    state = models.CharField(max_length=16, choices=State.choices, default=State.WAITING)
+    worker = models.CharField(max_length=200, blank=True, help_text="The Celery worker's name.")
+    host = models.CharField(max_length=200, blank=True)
+    first_rank = models.PositiveIntegerField(null=True, blank=True, help_text="Its first global rank, once joined.")
+    step = models.PositiveIntegerField(default=0)
+    message = models.TextField(blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["job", "attempt", "index"]
+        constraints = [models.UniqueConstraint(fields=["job", "attempt", "index"], name="trainingnode_once")]
+
+    def rank_range(self, gpus_per_node: int) -> str:
+        if self.first_rank is None:
+            return "–"
+        last = self.first_rank + gpus_per_node - 1
+        return str(self.first_rank) if last == self.first_rank else f"{self.first_rank}–{last}"
 
 
 class LossPoint(models.Model):

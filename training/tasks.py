@@ -49,6 +49,14 @@ def run_training_job(job_id: int) -> None:
     run_job(job_id)
 
 
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def run_training_node(self, job_id: int, index: int) -> None:
+    """One machine of a multi-node job (training/nodes.py)."""
+    from .nodes import run_node
+
+    run_node(job_id, index, worker=self.request.hostname or "")
+
+
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def run_evaluation(run_id: int) -> None:
     from .evaluation import run_evaluation as run

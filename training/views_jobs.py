@@ -18,7 +18,7 @@ from audit.roles import ADMIN, role_of
 
 from . import jobs
 from .forms import TrainingJobForm
-from .models import LossPoint, TrainingJob
+from .models import LossPoint, TrainingJob, TrainingNode
 
 
 @login_required
@@ -47,8 +47,19 @@ def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
     require_role(request.user, *READERS)
     job = get_object_or_404(TrainingJob.objects.select_related("base_job"), pk=job_id)
     template = "training/_job_progress.html" if request.htmx else "training/job.html"
-    context = {"job": job, "role": role_of(request.user), "data": _data_rows(job)}
+    context = {"job": job, "role": role_of(request.user), "data": _data_rows(job), **_node_rows(job)}
     return render(request, template, context)
+
+
+def _node_rows(job: TrainingJob) -> dict:
+    """A multi-node job's machines in its latest attempt, and those that have not joined yet."""
+    if job.nodes == 1 and not job.nodes_run.exists():
+        return {"nodes": [], "missing_nodes": []}
+    nodes = list(TrainingNode.objects.filter(job=job, attempt=job.attempts))
+    for node in nodes:
+        node.ranks = node.rank_range(job.gpus_per_node)
+    joined = {node.index for node in nodes}
+    return {"nodes": nodes, "missing_nodes": [i for i in range(job.nodes) if i not in joined] if job.is_active else []}
 
 
 def _data_rows(job: TrainingJob) -> list[dict]:

@@ -63,3 +63,10 @@ def test_the_filesystem_broker_keeps_every_folder_under_var(tmp_path):
     folders = {key: value for key, value in options.items() if key.endswith("_folder") or key.startswith("data_folder")}
     assert set(folders) == {"data_folder_in", "data_folder_out", "processed_folder", "control_folder"}
     assert all(str(value).startswith(str(tmp_path)) for value in folders.values()), folders
+
+
+def test_a_yes_no_setting_with_a_typo_stops_the_start(tmp_path):
+    done = settings_in_child({"RELECTURE_VAR_DIR": str(tmp_path), "DEBUG": "ture"}, "settings.DEBUG")
+    assert done.returncode != 0 and "DEBUG='ture': expected one of" in done.stderr
+    assert settings_in_child({"RELECTURE_VAR_DIR": str(tmp_path), "DEBUG": "off", "SECRET_KEY": "k" * 50},
+                             "settings.DEBUG").stdout.strip() == "False"

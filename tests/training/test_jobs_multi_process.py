@@ -22,7 +22,7 @@ def test_a_two_process_job_trains_and_reports_once(tmp_path, settings, monkeypat
     monkeypatch.setenv("DATABASE_URL", database_url())  # the processes must see this test's database
     english = english_dataset(tmp_path / "data")
     job = create_training_job(
-        template="english_base", data={"en_pretrain": english, "en_finetune": english}, gpus=2, log_every=1,
+        template="english_base", data={"en_pretrain": english, "en_finetune": english}, gpus_per_node=2, log_every=1,
         overrides={"max_steps": 3, "batch_size": 4}, enqueue=False,
     )  # fmt: skip
     job = run_job(job.pk)

@@ -24,7 +24,7 @@ def test_job_launched_from_the_form_runs_to_done_on_a_worker(
     response = client.post("/training/jobs/new/", {
         "template": "english_base", "preset": "tiny", "data_en_pretrain": f"dataset:{dataset.pk}",
         "data_en_finetune": f"dataset:{dataset.pk}", "max_steps": 6, "batch_size": 4,
-        "gpus": 1, "log_every": 2, "checkpoint_every": 100,
+        "nodes": 1, "gpus_per_node": 1, "log_every": 2, "checkpoint_every": 100,
     })  # fmt: skip
     job = TrainingJob.objects.get()
     assert response.status_code == 302 and response.url == f"/training/jobs/{job.pk}/"

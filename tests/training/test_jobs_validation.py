@@ -101,5 +101,35 @@ def test_a_base_job_must_be_done(english):
 
 
 def test_more_gpus_than_one_machine_holds_are_refused(english):
-    error = refused(template="english_base", data={"en_pretrain": english, "en_finetune": english}, gpus=9)
-    assert error.field == "gpus" and "at most 8" in error.message
+    error = refused(template="english_base", data={"en_pretrain": english, "en_finetune": english}, gpus_per_node=9)
+    assert error.field == "gpus_per_node" and "at most 8" in error.message
+
+
+@pytest.fixture
+def paper_dirs(tmp_path, settings):
+    """The paper preset's local model directories (their configs are all validation reads)."""
+    for name in ("TRAINING_PAPER_LANGUAGE_MODEL_DIR", "TRAINING_PAPER_VISION_TOWER_DIR"):
+        directory = tmp_path / name.lower()
+        directory.mkdir()
+        (directory / "config.json").write_text("{}")
+        setattr(settings, name, str(directory))
+    settings.TRAINING_GPU_MEMORY_GIB = 80
+
+
+def test_a_job_that_cannot_fit_its_gpus_is_refused_with_what_would(english, paper_dirs):
+    error = refused(template="english_base", preset="paper", data={"en_pretrain": english, "en_finetune": english},
+                    nodes=1, gpus_per_node=1)
+    assert error.field == "gpus_per_node"
+    assert "stage 'finetune' needs" in error.message and "but the GPUs have 80 GiB" in error.message
+    assert "smallest configuration that fits: 2 GPUs" in error.message
+
+
+def test_the_same_job_on_enough_gpus_is_accepted(english, paper_dirs):
+    job = create_training_job(template="english_base", preset="paper", enqueue=False, nodes=1, gpus_per_node=8,
+                              data={"en_pretrain": english, "en_finetune": english})
+    assert job.ranks == 8
+
+
+def test_more_nodes_than_a_job_may_have_are_refused(english):
+    error = refused(template="english_base", data={"en_pretrain": english, "en_finetune": english}, nodes=65)
+    assert error.field == "nodes" and "at most 64 machines" in error.message
