@@ -86,19 +86,24 @@ def mixed_precision(bf16: bool, device: torch.device) -> Any:
     return MixedPrecisionPolicy()  # CPU: bf16 gave no speed-up (measured), and gloo reduces fp32 best
 
 
-def shard(module: AnswerLoss, *, bf16: bool, device: torch.device) -> AnswerLoss:
-    """`fully_shard` every decoder and vision-encoder layer, then the root, over all ranks."""
+def shard(module: AnswerLoss, *, bf16: bool, device: torch.device, cpu_offload: bool = False) -> AnswerLoss:
+    """`fully_shard` every decoder and vision-encoder layer, then the root, over all ranks.
+
+    `cpu_offload` keeps the parameter, gradient and AdamW shards in host memory (FSDP2's
+    CPUOffloadPolicy; the optimizer then steps on the CPU): what lets a full finetune of
+    the paper preset fit where its plan does not (training/memory_plan.py)."""
     from torch.distributed.device_mesh import init_device_mesh
-    from torch.distributed.fsdp import fully_shard
+    from torch.distributed.fsdp import CPUOffloadPolicy, OffloadPolicy, fully_shard
 
     _, size = world()
     mesh = init_device_mesh(device.type, (size,))
-    policy = mixed_precision(bf16, device)
+    options = {"mesh": mesh, "mp_policy": mixed_precision(bf16, device),
+               "offload_policy": CPUOffloadPolicy() if cpu_offload else OffloadPolicy()}  # fmt: skip
     layers = vision_layers(module.model) + decoder_layers(module.model)
     for index, layer in enumerate(layers):
         # The last layer's parameters are needed again at once by backward: keep them gathered.
-        fully_shard(layer, mesh=mesh, mp_policy=policy, reshard_after_forward=index < len(layers) - 1)
-    fully_shard(module, mesh=mesh, mp_policy=policy)
+        fully_shard(layer, reshard_after_forward=index < len(layers) - 1, **options)
+    fully_shard(module, **options)
     return module
 
 
