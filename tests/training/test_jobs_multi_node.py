@@ -115,3 +115,19 @@ def test_a_killed_node_fails_the_job_and_a_requeue_on_the_machine_left_resumes_i
     assert job.attempts == 2 and job.nodes == 1
     steps = list(LossPoint.objects.filter(job=job, stage_index=kept_stage).values_list("step", flat=True))
     assert steps == list(range(1, 61))  # none missing or doubled across the two attempts
+
+
+def test_cancel_stops_every_node(tmp_path, node_env, celery_worker_factory, wait_for) -> None:
+    from training.jobs import cancel
+
+    job = two_node_job(tmp_path, steps=400)
+    celery_worker_factory(env=node_env)
+    celery_worker_factory(env=node_env)
+    wait_for(lambda: TrainingJob.objects.get(pk=job.pk).step >= 2, timeout=240, what="the job to train")
+    job.refresh_from_db()
+    assert cancel(job)
+    stopped = TrainingNode.objects.filter(job=job, attempt=1, state="cancelled")
+    wait_for(lambda: stopped.count() == 2, timeout=60, what="both nodes to stop")
+    job.refresh_from_db()
+    assert job.state == "cancelled" and job.step < 400
+    assert training_processes(job, 0) == training_processes(job, 1) == []
