@@ -105,7 +105,12 @@
 
   function held() { return [current, ...buffer].filter(Boolean).map((item) => item.assignment).concat([...inFlight]); }
   function take(item) {
-    if (!item || held().includes(item.assignment)) return; // a duplicate answer: already shown or queued
+    // A duplicate answer (already shown, queued, or being graded) is dropped. An item whose skip is
+    // still on its way is not a duplicate: every request excluded it, so the server can only be
+    // serving it back (assignment.claim_skipped), possibly before the skip's answer arrives here.
+    const graded = outbox.filter((job) => job.kind === "grade" && !job.done).map((job) => job.item.assignment);
+    const taken = [current, ...buffer].filter(Boolean).map((one) => one.assignment).concat(graded);
+    if (!item || taken.includes(item.assignment)) return;
     buffer.push(item);
     if (item.image_url) { const img = new Image(); img.src = item.image_url; }
     markBuffer();
