@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -107,6 +108,8 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
+    "accounts",
     "audit",
     "translation",
     "training",
@@ -123,6 +126,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "config.errors.MethodNotAllowedPage",
+    # Last, as axes asks: turns a locked-out login's response into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -182,6 +187,26 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+
+# Failed logins (every authenticate(): /accounts/login/, /admin/login/) are counted by
+# django-axes per normalised username + client address, with attempts reserved before
+# the password check so concurrent tries cannot exceed the limit: accounts/login_throttle.py.
+# Counting per pair means a stranger elsewhere can never lock a user out.
+AUTHENTICATION_BACKENDS = ["accounts.login_throttle.ThrottledModelBackend"]
+AXES_HANDLER = "accounts.login_throttle.ReservingDatabaseHandler"
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# Tries made while locked out do not extend the lock, so the lockout page's time holds.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_USERNAME_CALLABLE = "accounts.login_keys.username_for_axes"
+AXES_LOCKOUT_CALLABLE = "accounts.views.locked_out"
+# Client addresses: REMOTE_ADDR, or with TRUSTED_PROXY_COUNT proxies in front (nginx, a
+# load balancer) the address they appended to X-Forwarded-For. Not ipware's proxy
+# count: it answers None for a chain of unexpected length, and every None shares one counter.
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
+AXES_CLIENT_IP_CALLABLE = "accounts.login_keys.client_ip"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -2,7 +2,6 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from audit import login_limit
 from audit import views as audit_views
 
 from . import api_index
@@ -16,10 +15,10 @@ urlpatterns = [
     path("", audit_views.home, name="home"),
     path("api/", api_index.api_root, name="api_root"),
     path("api/v1/", api_index.api_v1_root, name="api_v1_root"),
-    # Before Django's own login view: the same page, with a limit on failed attempts.
-    path("accounts/login/", login_limit.login, name="login"),
+    # Failed logins here and on /admin/login/ are limited by the authentication backend (accounts/login_throttle.py).
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/", include("accounts.urls")),  # the API token page
     path("admin/", admin.site.urls),
     path("", include("audit.urls")),
     path("", include("translation.urls")),

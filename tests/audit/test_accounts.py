@@ -64,3 +64,13 @@ def test_wrong_password_shows_an_error(client):
     call_command("createuser", "ana", role="annotator", password="s3cret-pass")
     response = client.post("/accounts/login/", {"username": "ana", "password": "nope"})
     assert response.status_code == 200 and "didn't match" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "username, password, message",
+    [("ana", "abc", "too short"), ("anastasia", "anastasia1", "too similar to the username")],
+)
+def test_createuser_refuses_a_password_the_validators_refuse(username, password, message):
+    with pytest.raises(CommandError, match=message):
+        call_command("createuser", username, role="annotator", password=password)
+    assert not User.objects.filter(username=username).exists(), "a refused password creates no user"
