@@ -19,7 +19,7 @@ import hashlib
 from contextlib import contextmanager
 
 from axes.backends import AxesStandaloneBackend
-from axes.exceptions import AxesBackendPermissionDenied, AxesBackendRequestParameterRequired
+from axes.exceptions import AxesBackendPermissionDenied
 from axes.handlers.database import AxesDatabaseHandler
 from axes.handlers.proxy import AxesProxyHandler
 from axes.helpers import get_client_username, get_credentials, get_lockout_message
@@ -114,11 +114,11 @@ class ThrottledModelBackend(AxesStandaloneBackend, ModelBackend):
     """The one authentication backend: axes' lockout, a reservation, then Django's password check."""
 
     def authenticate(self, request, username=None, password=None, **kwargs):
-        if request is None:
-            raise AxesBackendRequestParameterRequired("authenticate() needs the request to count failures")
         username = normalise_username(username)
         kwargs.pop("response_context", None)  # axes' keyword, unknown to ModelBackend
-        if not settings.AXES_ENABLED:
+        if request is None or not settings.AXES_ENABLED:
+            # No request, no client to count: a script or the test client's login(), never an
+            # HTTP login (Django's and DRF's views all pass theirs).
             return ModelBackend.authenticate(self, request, username=username, password=password, **kwargs)
         credentials = get_credentials(username=username)
         AxesProxyHandler.update_request(request)

@@ -117,3 +117,12 @@ def test_behind_trusted_proxies_the_address_they_saw_is_counted(settings):
     assert blocked.status_code == 429
     owner = attempt(Client(), "/accounts/login/", "ann", PASSWORD, proxy, HTTP_X_FORWARDED_FOR=OWNER)
     assert owner.status_code == 302, "another client behind the same proxy is not locked out"
+
+
+def test_authenticate_without_a_request_checks_the_password_uncounted():
+    """Scripts and the test client's login() call authenticate() with no request: no client to count."""
+    from django.contrib.auth import authenticate
+
+    make_user("ann", "annotator", password=True)
+    assert authenticate(username=" ann", password=PASSWORD).username == "ann"
+    assert authenticate(username="ann", password="wrong") is None
