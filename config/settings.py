@@ -16,6 +16,7 @@ from pathlib import Path
 
 import dj_database_url
 import plotly
+from csp.constants import NONCE
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -104,6 +105,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_htmx",
+    "csp",
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
@@ -118,6 +120,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files from gunicorn itself (no nginx): hashed names, compressed, cached forever.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -217,9 +222,59 @@ STATIC_URL = "static/"
 # plotly.js is served from the copy inside the plotly package (no CDN): static/plotly/plotly.min.js
 STATICFILES_DIRS = [BASE_DIR / "static", ("plotly", Path(plotly.__file__).parent / "package_data")]
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", VAR_DIR / "static"))
+# WhiteNoise warns at every start if it is missing, and DEBUG and the tests never collect into it.
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+# Production (DEBUG off) serves what `collectstatic` gathered into STATIC_ROOT (the Dockerfile
+# runs it at build) under hashed, compressed names; DEBUG and the tests find files in place,
+# so they need no collectstatic.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
 
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# HTTPS ends at Caddy (deploy/Caddyfile), which proxies to gunicorn and says the scheme in
+# X-Forwarded-Proto, overwriting any the client sent; gunicorn is reachable only from it
+# (docker-compose.yml publishes no port for `web`), so the header can be trusted.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0" if DEBUG else "31536000"))
+# includeSubDomains covers names under this host only (relecture.example.org's own subdomains).
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
+# Preloading is a promise for the whole registered domain that the browsers' list keeps for
+# months: opt in with SECURE_HSTS_PRELOAD=1, so check --deploy's reminder (W021) is silenced.
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+# No inline script or style anywhere: every page's JS and CSS are files under static/
+# (json_script data is type=application/json, which no browser executes). htmx's indicator
+# <style> is turned off by the htmx-config meta tag in templates/base.html.
+# DEBUG (and so the test suite) only reports violations on the console: Playwright's
+# wait_for_function evaluates strings, which 'unsafe-eval' would refuse; production enforces
+# (tests/browser/test_production_static_csp.py proves the pages work under it).
+# (Not a CSP_* setting name: django-csp 4 refuses those as its old format.)
+_CSP_REPORT_ONLY = env_bool("CSP_REPORT_ONLY", DEBUG)
+_CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        # NONCE: only a page that asks for one gets it (the API docs' Swagger UI settings).
+        "script-src": ["'self'", NONCE],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+if _CSP_REPORT_ONLY:
+    CONTENT_SECURITY_POLICY_REPORT_ONLY = _CONTENT_SECURITY_POLICY
+else:
+    CONTENT_SECURITY_POLICY = _CONTENT_SECURITY_POLICY
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
