@@ -14,3 +14,4 @@ app = Celery("relecture")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.task_queues = (Queue("default"), Queue("gpu"))
 app.autodiscover_tasks()
+app.autodiscover_tasks(["jobs"], related_name="lifecycle")  # recovery of every kind of job at worker start

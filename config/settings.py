@@ -327,9 +327,11 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
-# A running job that has written no progress for this long is taken to be orphaned by
-# a dead worker: it may be requeued, and another worker may claim it.
-JOB_STALE_SECONDS = int(os.environ.get("JOB_STALE_SECONDS", "600"))
+# Every kind of job writes a heartbeat this often, from a thread of its own (jobs/lifecycle.py);
+# a running job silent for JOB_STALE_SECONDS is taken to be orphaned by a dead worker: it
+# may be requeued, and another worker (or its own redelivered message) claims it.
+JOB_HEARTBEAT_SECONDS = float(os.environ.get("JOB_HEARTBEAT_SECONDS", "5"))
+JOB_STALE_SECONDS = int(os.environ.get("JOB_STALE_SECONDS", "30"))
 # Test and demo knob: a snapshot build waits this long after claiming its row, so a build
 # in progress can be watched (or its worker killed, tests/audit/test_export_concurrency.py).
 EXPORT_BUILD_DELAY_SECONDS = float(os.environ.get("EXPORT_BUILD_DELAY_SECONDS", "0"))

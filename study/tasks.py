@@ -7,25 +7,23 @@ worker with concurrency 1 (the embedded default) runs the study and its jobs in 
 from __future__ import annotations
 
 from celery import shared_task
-from celery.signals import worker_ready
+
+from jobs.lifecycle import recover_at_worker_start
 
 POLL_SECONDS = 2.0
 
 
-@worker_ready.connect
-def resume_studies(**_kwargs) -> None:
+@recover_at_worker_start("studies")
+def resume_studies() -> list[int]:
     """A worker that starts picks up studies left queued or running: the countdown message
     of a stopped worker is gone (the filesystem broker never redelivers it). Two chains
     are harmless: each round claims the study first (pipeline.advance)."""
-    from django.db import connections
-
     from .models import Study
 
-    try:
-        for pk in Study.objects.filter(state__in=[Study.State.QUEUED, Study.State.RUNNING]).values_list("pk", flat=True):
-            advance_study.delay(pk)
-    finally:
-        connections.close_all()
+    studies = list(Study.objects.filter(state__in=[Study.State.QUEUED, Study.State.RUNNING]).values_list("pk", flat=True))
+    for pk in studies:
+        advance_study.delay(pk)
+    return studies
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)

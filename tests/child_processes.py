@@ -40,3 +40,25 @@ def queued_messages(queue: str) -> int:
         return redis.Redis.from_url(settings.REDIS_URL).llen(queue)
     # kombu's filesystem transport writes one file per message: <time>_<uuid>.<queue>.msg
     return sum(1 for path in (settings.CELERY_QUEUE_DIR / "out").iterdir() if path.name.endswith(f".{queue}.msg"))
+
+
+def children_of(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (a Celery worker's pool children), from /proc."""
+    from pathlib import Path
+
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:  # field 4, after the command in parentheses
+            found.append(int(entry.name))
+    return found
+
+
+# A killed worker's job is taken over after this silence in the recovery tests (jobs/lifecycle.py);
+# every job beats four times within it.
+FAST_RECOVERY = {"JOB_STALE_SECONDS": "2", "JOB_HEARTBEAT_SECONDS": "0.5"}

@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from audit.export.build import snapshot_path
 from audit.models import Dataset, Item, Snapshot
+from jobs.lifecycle import stale_before
 from training.benchmark_prompts import (
     BENCHMARKS,
     DEFAULT_MAX_NEW_TOKENS,
@@ -290,10 +291,20 @@ def cancel(run: EvaluationRun) -> bool:
     return bool(queued or running)
 
 
+def recover_stalled_runs() -> list[int]:
+    """Requeue running runs whose worker died (jobs/lifecycle.py runs this when a worker starts)."""
+    recovered = []
+    for run in EvaluationRun.objects.filter(state=JobState.RUNNING, heartbeat_at__lt=stale_before()):
+        try:
+            requeue(run)
+        except EvaluationError:
+            continue  # it wrote a heartbeat meanwhile: alive after all
+        recovered.append(run.pk)
+    return recovered
+
+
 def requeue(run: EvaluationRun) -> EvaluationRun:
     """Put a failed, cancelled or stalled run back in the queue; it skips the answers it has."""
-    from .evaluation_runner import stale_before
-
     with transaction.atomic():
         updated = (
             EvaluationRun.objects.filter(pk=run.pk)

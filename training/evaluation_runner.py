@@ -16,15 +16,14 @@ import logging
 import time
 import traceback
 from collections import defaultdict
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from jobs.lifecycle import heartbeat, stale_before
 from training.benchmark_prompts import BenchItem, english_texts, prompt, with_english, write_references
 from training.metrics import parsers, read_predictions, read_scienceqa, score_files
 
@@ -34,9 +33,6 @@ from .models import EvaluationRun, JobState, Prediction
 log = logging.getLogger(__name__)
 
 
-def stale_before() -> datetime:
-    """A running run whose worker wrote nothing since then is taken to be dead (settings.JOB_STALE_SECONDS)."""
-    return timezone.now() - timedelta(seconds=settings.JOB_STALE_SECONDS)
 
 
 def run_directory(run: EvaluationRun) -> Path:
@@ -54,12 +50,13 @@ def run_evaluation(run_id: int) -> EvaluationRun:
     if not claimed:
         log.info("evaluation run %s is %s; not running it", run_id, run.state)
         return run
+    mine = lambda: EvaluationRun.objects.filter(pk=run_id, state=JobState.RUNNING, attempts=run.attempts)  # noqa: E731
     try:
-        if _answer_all(run):
-            _score(run)
-            _finish(run, JobState.DONE)
-        else:
-            _finish(run, JobState.CANCELLED)
+        with heartbeat(mine, name=f"evaluation-run-{run_id}"):
+            answered = _answer_all(run)
+            if answered:
+                _score(run)
+        _finish(run, JobState.DONE if answered else JobState.CANCELLED)
     except Exception as exc:  # the run page shows it; the worker lives on
         log.exception("evaluation run %s failed", run_id)
         tail = "".join(traceback.format_exception(exc)[-3:])

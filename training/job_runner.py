@@ -31,6 +31,8 @@ from django.utils import timezone
 
 from . import job_data
 from .data import ConversationDataset
+from jobs.lifecycle import heartbeat
+
 from .jobs import claimable
 from .loop import Callbacks, Progress, run_stage
 from .models import LossPoint, TrainingJob
@@ -57,10 +59,11 @@ def run_job(job_id: int) -> TrainingJob:
     if job.started_at is None:
         TrainingJob.objects.filter(pk=job_id).update(started_at=now)
     try:
-        if job.gpus_per_node > 1:
-            _run_distributed(job)
-        else:
-            _run_stages(job)
+        with heartbeat(lambda: _mine(job), name=f"training-job-{job_id}"):
+            if job.gpus_per_node > 1:
+                _run_distributed(job)
+            else:
+                _run_stages(job)
     except Exception as exc:  # the job page shows it; the worker lives on
         log.exception("training job %s failed", job_id)
         tail = "".join(traceback.format_exception(exc)).splitlines()[-TRACEBACK_LINES:]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from audit.models import Dataset, Snapshot
+from jobs.lifecycle import stale_before
 
 from . import job_data
 from .models import TrainingJob
@@ -36,11 +36,6 @@ def run_job(job_id: int) -> TrainingJob:
     from .job_runner import run_job as run
 
     return run(job_id)
-
-
-def stale_before() -> datetime:
-    """A running job silent since then is orphaned by a dead worker (settings read at call time)."""
-    return timezone.now() - timedelta(seconds=settings.JOB_STALE_SECONDS)
 
 
 def claimable() -> Q:

@@ -34,6 +34,8 @@ from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
 
+from jobs.lifecycle import heartbeat
+
 from .jobs import claimable
 from .models import TrainingJob, TrainingNode
 
@@ -76,6 +78,12 @@ def run_node(job_id: int, index: int, *, worker: str = "") -> None:
     if not created:
         log.info("node %s of training job %s attempt %s already runs elsewhere", index, job_id, job.attempts)
         return
+    mine = lambda: TrainingJob.objects.filter(pk=job.pk, attempts=job.attempts, state=TrainingJob.State.RUNNING)  # noqa: E731
+    with heartbeat(mine, name=f"training-job-{job.pk}-node-{index}"):
+        _run_torchrun(job, index, node)
+
+
+def _run_torchrun(job: TrainingJob, index: int, node: TrainingNode) -> None:
     log_path = Path(settings.MODEL_ROOT) / job.output_dir / f"attempt-{job.attempts}-node-{index}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("w") as output:

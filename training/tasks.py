@@ -9,44 +9,33 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
-from celery.signals import worker_ready
+
+from jobs.lifecycle import look_again_later, recover_at_worker_start
 
 log = logging.getLogger(__name__)
 
 
-@worker_ready.connect
-def recover_stalled_training_jobs(**_kwargs) -> None:
-    """Requeue training jobs orphaned by a dead worker as soon as a worker is up: the
-    broker would redeliver their messages only after its visibility timeout (an hour).
-
-    A job whose worker died just before this one started still looks alive (its last
-    progress is younger than JOB_STALE_SECONDS), so a second look is queued for when it
-    would be stale: a worker restarted at once after a crash recovers the job too.
-    """
-    from django.conf import settings
-    from django.db import connections
-
-    try:
-        recover_training_jobs()
-        recover_training_jobs.apply_async(countdown=settings.JOB_STALE_SECONDS + 1)
-    finally:
-        connections.close_all()  # the pool's processes must not share this connection
-
-
-@shared_task(ignore_result=True)
-def recover_training_jobs() -> None:
+@recover_at_worker_start("training jobs")
+def _recover_training_jobs() -> list[int]:
     from .jobs import recover_stalled_jobs
 
-    recovered = recover_stalled_jobs()
-    if recovered:
-        log.warning("requeued stalled training jobs %s", recovered)
+    return recover_stalled_jobs()
+
+
+@recover_at_worker_start("evaluation runs")
+def _recover_evaluation_runs() -> list[int]:
+    from .evaluation import recover_stalled_runs
+
+    return recover_stalled_runs()
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def run_training_job(job_id: int) -> None:
     from .jobs import run_job
 
-    run_job(job_id)
+    job = run_job(job_id)
+    if job.state == job.State.RUNNING:  # a redelivered message while the row still looks alive
+        look_again_later(run_training_job, [job_id], queue=job.queue)
 
 
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, ignore_result=True)
@@ -61,4 +50,6 @@ def run_training_node(self, job_id: int, index: int) -> None:
 def run_evaluation(run_id: int) -> None:
     from .evaluation import run_evaluation as run
 
-    run(run_id)
+    done = run(run_id)
+    if done.state == done.State.RUNNING:  # a redelivered message while the row still looks alive
+        look_again_later(run_evaluation, [run_id], queue=done.queue)

@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
@@ -35,6 +35,7 @@ from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from audit.models import Dataset, Item
+from jobs.lifecycle import heartbeat, stale_before
 
 from . import store
 from .checks import run_checks
@@ -46,10 +47,7 @@ from .structure import BatchPlan, ItemSource, ItemTranslation, plan_items, trans
 log = logging.getLogger(__name__)
 
 ERROR_LOG_SIZE = 20
-def _stale_before() -> datetime:
-    """A running job whose worker has written no progress since then is taken to be dead:
-    another worker (a requeue, or the broker's redelivery) may claim it."""
-    return timezone.now() - timedelta(seconds=settings.JOB_STALE_SECONDS)
+_stale_before = stale_before  # a running job silent since then lost its worker (jobs/lifecycle.py)
 GPU_ENGINES = frozenset({"vllm"})
 
 
@@ -190,9 +188,10 @@ def run_job(job_id: int, *, on_batch: Callable[[TranslationJob], None] | None = 
     if not claimed:
         log.info("translation job %s is %s; not running it", job_id, job.state)
         return job
+    mine = lambda: TranslationJob.objects.filter(pk=job_id, state=TranslationJob.State.RUNNING)  # noqa: E731
     try:
         engine = get_engine(job.engine, **_engine_options(job))
-        with _rare_collections():
+        with _rare_collections(), heartbeat(mine, name=f"translation-job-{job_id}"):
             _run_batches(job, engine, on_batch)
     except (EngineUnavailable, UnknownEngine) as exc:
         _finish(job, TranslationJob.State.FAILED, str(exc))
@@ -202,6 +201,18 @@ def run_job(job_id: int, *, on_batch: Callable[[TranslationJob], None] | None = 
         _finish(job, TranslationJob.State.FAILED, f"{type(exc).__name__}: {exc}\n\n{tail}")
     job.refresh_from_db()
     return job
+
+
+def recover_stalled_jobs() -> list[int]:
+    """Requeue running jobs whose worker died (jobs/lifecycle.py runs this when a worker starts)."""
+    recovered = []
+    for job in TranslationJob.objects.filter(state=TranslationJob.State.RUNNING, heartbeat_at__lt=_stale_before()):
+        try:
+            requeue(job)
+        except JobError:
+            continue  # it wrote a heartbeat meanwhile: alive after all
+        recovered.append(job.pk)
+    return recovered
 
 
 def _claimable() -> Q:

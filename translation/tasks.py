@@ -8,6 +8,8 @@ import gc
 from celery import shared_task
 from celery.signals import worker_process_init
 
+from jobs.lifecycle import look_again_later, recover_at_worker_start
+
 
 @worker_process_init.connect
 def warm_up(**_kwargs) -> None:
@@ -20,8 +22,17 @@ def warm_up(**_kwargs) -> None:
     gc.freeze()
 
 
+@recover_at_worker_start("translation jobs")
+def _recover() -> list[int]:
+    from .services import recover_stalled_jobs
+
+    return recover_stalled_jobs()
+
+
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def run_translation_job(job_id: int) -> None:
     from .services import run_job
 
-    run_job(job_id)
+    job = run_job(job_id)
+    if job.state == job.State.RUNNING:  # a redelivered message while the row still looks alive
+        look_again_later(run_translation_job, [job_id], queue=job.queue)

@@ -8,20 +8,17 @@ file and the frozen item list (constant memory; on PostgreSQL through COPY, with
 records written by the database, query.py), and records the sha256, counts and
 balance report. A built snapshot is never written again.
 
-A build writes `heartbeat_at` every few seconds from a thread of its own. One whose
-heartbeat is older than settings.JOB_STALE_SECONDS lost its worker: the next request
-for its rule marks it failed (saying so) and queues a new build, and a redelivered
-task message may claim it again, so a killed worker never blocks a rule for good.
+A build writes `heartbeat_at` every few seconds from a thread of its own (jobs/lifecycle.py).
+One whose heartbeat is older than settings.JOB_STALE_SECONDS lost its worker: a redelivered
+task message (sent again once the row is stale) or a starting worker builds it again, and
+the next request for its rule marks it failed (saying so) and queues a new build, so a
+killed worker never blocks a rule for good.
 """
 
 from __future__ import annotations
 
 import os
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +26,8 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+
+from jobs.lifecycle import heartbeat, stale_before
 
 from ..models import FilterRule, Snapshot
 from .formats import FORMATS, FormatError
@@ -99,13 +98,8 @@ def request_snapshot(rule: FilterRule, format: str, *, created_by=None, enqueue:
     return snapshot, True
 
 
-def _stale_before() -> datetime:
-    """A build with no heartbeat since then lost its worker (read at call time: tests lower it)."""
-    return timezone.now() - timedelta(seconds=settings.JOB_STALE_SECONDS)
-
-
 def _stalled() -> Q:
-    stale = _stale_before()
+    stale = stale_before()
     return Q(state=Snapshot.State.BUILDING) & (
         Q(heartbeat_at__lt=stale) | Q(heartbeat_at__isnull=True, started_at__lt=stale)
     )
@@ -118,6 +112,15 @@ def recover_stalled(rule: FilterRule, format: str) -> int:
         message=f"the build stalled: no heartbeat from its worker for over {settings.JOB_STALE_SECONDS} s "
                 "(the worker was stopped or lost); a new request builds it again",
     )  # fmt: skip
+
+
+def recover_stalled_builds() -> list[int]:
+    """Send stalled builds to a worker again (jobs/lifecycle.py runs this when a worker starts):
+    run_build claims a building row whose heartbeat stopped, and builds it from the start."""
+    stalled = list(Snapshot.objects.filter(_stalled()).values_list("pk", flat=True))
+    for pk in stalled:
+        _enqueue(Snapshot(pk=pk))
+    return stalled
 
 
 def _enqueue(snapshot: Snapshot) -> None:
@@ -140,39 +143,12 @@ def run_build(snapshot_id: int) -> Snapshot:
     snapshot = Snapshot.objects.select_related("rule").get(pk=snapshot_id)
     if not claimed:
         return snapshot
-    with _heartbeat(snapshot.pk):
+    mine = lambda: Snapshot.objects.filter(pk=snapshot_id, state=Snapshot.State.BUILDING)  # noqa: E731
+    # The build holds its own connection in one long query; the heartbeat writes from a thread.
+    with heartbeat(mine, name=f"snapshot-{snapshot_id}"):
         if settings.EXPORT_BUILD_DELAY_SECONDS:
             time.sleep(settings.EXPORT_BUILD_DELAY_SECONDS)
         return _build(snapshot)
-
-
-@contextmanager
-def _heartbeat(snapshot_id: int) -> Iterator[None]:
-    """Write heartbeat_at every JOB_STALE_SECONDS / 4 from a thread with its own connection.
-
-    The build itself holds its connection in one long query, so it cannot write; this
-    thread can, and stops with the process when a worker is killed."""
-    stop = threading.Event()
-    interval = max(0.2, settings.JOB_STALE_SECONDS / 4)
-
-    def beat() -> None:
-        from django.db import connection as own  # per thread: not the build's connection
-
-        try:
-            while not stop.wait(interval):
-                Snapshot.objects.filter(pk=snapshot_id, state=Snapshot.State.BUILDING).update(
-                    heartbeat_at=timezone.now()
-                )
-        finally:
-            own.close()
-
-    thread = threading.Thread(target=beat, name=f"snapshot-{snapshot_id}-heartbeat", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join()
 
 
 def _build(snapshot: Snapshot) -> Snapshot:

@@ -14,7 +14,7 @@ import time
 
 import pytest
 import requests
-from child_processes import clear_broker, queued_messages
+from child_processes import FAST_RECOVERY, clear_broker, queued_messages
 from django.db import connection
 from export_world import graded_world
 from rest_framework.authtoken.models import Token
@@ -105,3 +105,20 @@ def test_a_build_whose_worker_was_killed_is_failed_and_built_again(broker, celer
     celery_worker_factory(env={"JOB_STALE_SECONDS": "1"})
     wait_for(lambda: Snapshot.objects.get(pk=second.pk).state == "done", timeout=90, what="the new build")
     assert Snapshot.objects.get(pk=second.pk).item_count == 6
+
+
+@pytest.mark.slow
+def test_a_build_whose_worker_was_killed_is_finished_by_the_next_worker_without_a_request(
+    broker, celery_worker_factory, wait_for, settings
+):
+    settings.JOB_STALE_SECONDS = 2
+    graded_world(24)
+    rule = create_rule("high", {"min_grade": "high"})
+    snapshot, _ = request_snapshot(rule, "llava")
+    slow = celery_worker_factory(env={**FAST_RECOVERY, "EXPORT_BUILD_DELAY_SECONDS": "120"})
+    wait_for(lambda: Snapshot.objects.get(pk=snapshot.pk).state == "building", timeout=60, what="the build to start")
+    os.killpg(slow.pid, signal.SIGKILL)
+    slow.wait()
+    celery_worker_factory(env=FAST_RECOVERY)  # it finds the stalled build when it starts, or on its second look
+    wait_for(lambda: Snapshot.objects.get(pk=snapshot.pk).state == "done", timeout=90, what="the same snapshot built")
+    assert Snapshot.objects.count() == 1 and Snapshot.objects.get(pk=snapshot.pk).item_count == 6

@@ -1,11 +1,16 @@
 """The whole study, small: world -> import -> translate -> campaign -> snapshots -> English
 base -> variants 2-4 on three rules -> evaluations (translation-only included), on real
-Celery workers (a starting worker picks the queued study up by itself); then the study page
-in chromium shows a row per variant and rule."""
+Celery workers (a starting worker picks the queued study up by itself, and again after the
+first worker is killed mid-training); then the study page in chromium shows a row per variant
+and rule."""
 
 from __future__ import annotations
 
+import os
+import signal
+
 import pytest
+from child_processes import FAST_RECOVERY
 
 from audit.models import Campaign, Snapshot
 from audit.roles import ADMIN, ANNOTATOR, create_user
@@ -31,14 +36,22 @@ def roots(tmp_path, settings):
 
 
 def test_small_study_runs_end_to_end_and_the_page_shows_every_variant(roots, celery_worker_factory, wait_for,
-                                                                     live_server, browser_page):
+                                                                     live_server, browser_page, settings):
+    settings.JOB_STALE_SECONDS = 2
     create_user("ann", role=ANNOTATOR, password="pw-ann-123")
     create_user("bea", role=ANNOTATOR, password="pw-bea-123")
     create_user("root", role=ADMIN, password="pw-root-123")
     # Queued before any worker runs and never sent: a worker that starts picks up queued
     # studies (study.tasks.resume_studies), as after a `make demo` restart.
     study = start_study(world_size="small")
-    celery_worker_factory(env=roots)
+    worker = celery_worker_factory(env={**roots, **FAST_RECOVERY})
+    # The worker dies while the English base trains (SIGKILL, no goodbye); the next worker to
+    # start takes the training job and the study over by itself, with no requeue.
+    base = TrainingJob.objects.filter(name="study-small-english-base", state="running", step__gte=1)
+    wait_for(base.exists, timeout=300, what="the English base to train")
+    os.killpg(worker.pid, signal.SIGKILL)
+    worker.wait()
+    celery_worker_factory(env={**roots, **FAST_RECOVERY})
 
     def finished():
         study.refresh_from_db()

@@ -57,3 +57,32 @@ def test_a_resumed_run_answers_only_the_questions_left(small_world, model_root):
     assert all(p.question.endswith("Answer with the option's letter from the given choices directly.") for p in others)
     assert run.metrics["reference"]["n"] == 12
     assert "subject" in run.metrics["reference"]["groups"]
+
+
+@pytest.mark.slow
+def test_a_run_whose_worker_was_killed_is_finished_by_the_next_worker_without_a_requeue(
+    small_world, model_root, celery_worker_factory, wait_for, settings
+):
+    import os
+    import signal
+
+    from child_processes import FAST_RECOVERY
+
+    settings.JOB_STALE_SECONDS = 2
+    import_benchmarks(small_world, "pope")
+    run = create_evaluation_run(model_path="tiny", benchmark="pope", split="random", language="en",
+                                max_new_tokens=3, batch_size=4, limit=80)  # fmt: skip
+    env = {"MODEL_ROOT": str(model_root), "EXPORT_ROOT": str(settings.EXPORT_ROOT), "OMP_NUM_THREADS": "1",
+           **FAST_RECOVERY}  # fmt: skip
+    worker = celery_worker_factory(env=env)
+    wait_for(lambda: Prediction.objects.filter(run=run).count() >= 8, timeout=120, what="a first batch")
+    os.killpg(worker.pid, signal.SIGKILL)
+    worker.wait()
+    assert EvaluationRun.objects.get(pk=run.pk).state == "running"
+    celery_worker_factory(env=env)
+    run = wait_for(lambda: EvaluationRun.objects.filter(pk=run.pk, state__in=["done", "failed"]).first(),
+                   timeout=120, what="the recovered run to finish")  # fmt: skip
+    assert run.state == "done", run.message
+    answers = Prediction.objects.filter(run=run)
+    assert run.attempts == 2 and answers.count() == run.total == run.done  # each question answered once
+    assert answers.values("question_id").distinct().count() == run.total

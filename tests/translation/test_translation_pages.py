@@ -17,8 +17,8 @@ def dataset(small_world):
 
 
 def client_for(client, role):
-    call_command("createuser", role, role=role, password="pw-" + role, verbosity=0)
-    client.login(username=role, password="pw-" + role)
+    call_command("createuser", role, role=role, password="correct-horse-42", verbosity=0)
+    client.login(username=role, password="correct-horse-42")
     return client
 
 

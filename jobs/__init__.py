@@ -1,0 +1,1 @@
+"""What every kind of job shares (translation, training, evaluation, snapshot builds, studies): jobs/lifecycle.py."""
