@@ -32,7 +32,7 @@ def settings_variables() -> set[str]:
 
 def test_production_services_are_all_there():
     services = compose()["services"]
-    assert set(services) >= {"postgres", "redis", "web", "worker", "gpu-worker", "vllm"}
+    assert set(services) >= {"caddy", "postgres", "redis", "web", "worker", "gpu-worker", "vllm"}
     assert "gunicorn" in " ".join(services["web"]["command"])
     assert services["worker"]["command"][:4] == ["celery", "-A", "config", "worker"]
     worker_args = services["worker"]["command"]
@@ -70,3 +70,40 @@ def test_urls_point_at_the_compose_services_with_matching_credentials():
         assert urlparse(env["REDIS_URL"]).hostname == "redis"
         assert urlparse(env["OPENAI_BASE_URL"]).hostname == "vllm"
         assert {"data:/data"} <= set(services[name]["volumes"])
+
+
+def test_only_caddy_is_published_and_it_proxies_https_to_gunicorn():
+    """Browsers reach the site over HTTPS only: the web service has no port of its own."""
+    services = compose()["services"]
+    published = {name for name, service in services.items() if service.get("ports")}
+    assert published == {"caddy"}
+    assert {"80:80", "443:443"} <= set(services["caddy"]["ports"])
+    assert "./deploy/Caddyfile:/etc/caddy/Caddyfile:ro" in services["caddy"]["volumes"]
+    assert services["caddy"]["environment"]["DOMAIN"] == "${DOMAIN:-localhost}"
+    assert services["web"]["expose"] == ["8000"]
+    # gunicorn must accept Caddy's X-Forwarded-Proto, or every request redirects to HTTPS forever.
+    assert "--forwarded-allow-ips '*'" in " ".join(services["web"]["command"])
+    caddyfile = (ROOT / "deploy/Caddyfile").read_text()
+    assert "{$DOMAIN:localhost} {" in caddyfile and "reverse_proxy web:8000" in caddyfile
+
+
+def test_the_app_trusts_exactly_the_domain_caddy_serves():
+    env = compose()["x-app-env"]
+    assert env["ALLOWED_HOSTS"] == "${DOMAIN:-localhost}"
+    assert env["CSRF_TRUSTED_ORIGINS"] == "https://${DOMAIN:-localhost}"
+    assert env["TRUSTED_PROXY_COUNT"] == "1"  # Caddy, and nothing else, in front
+
+
+def test_gpu_worker_installs_the_gpu_requirements_from_a_cuda_index_without_vllm():
+    services = compose()["services"]
+    args = services["gpu-worker"]["build"]["args"]
+    assert args["REQUIREMENTS"] == "requirements-gpu.txt"
+    assert args["TORCH_INDEX"].startswith("https://download.pytorch.org/whl/cu")
+    requirements = [line for line in (ROOT / "requirements-gpu.txt").read_text().splitlines()
+                    if line.strip() and not line.startswith("#")]  # fmt: skip
+    assert requirements == ["-r requirements.txt"]
+    # The vllm service's image carries its own torch; a pinned tag keeps its API stable.
+    assert services["vllm"]["image"] != "vllm/vllm-openai:latest"
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "ARG REQUIREMENTS=requirements.txt" in dockerfile and "-r ${REQUIREMENTS}" in dockerfile
+    assert "STATIC_ROOT=/app/staticfiles" in dockerfile and "collectstatic --noinput" in dockerfile

@@ -4,6 +4,12 @@
 there is no HTTP or concurrency tuning here. vLLM is imported inside the
 constructor only: CPU machines never install it, and importing this module there
 must still work (the registry lists it, the tests import it).
+
+No image of docker-compose.yml has vLLM in-process: vLLM pins its own torch and
+transformers (0.34.0: torch==2.14.0, transformers<5.23), which requirements.txt
+cannot share, so the GPU workers' image leaves it out and translation with vLLM
+goes to the `vllm` service through the `openai` engine. This engine needs an
+image built for vLLM's pins.
 """
 
 from __future__ import annotations
@@ -14,7 +20,10 @@ from ..prompts import PROMPT_VERSION, build_messages
 from .base import BatchResult, Engine, EngineUnavailable, Usage
 from .openai import DEFAULT_MODEL
 
-INSTALL_HINT = "pip install -r requirements-gpu.txt on a GPU machine"
+INSTALL_HINT = (
+    "pip install vllm in an environment of its own (its torch/transformers pins differ from "
+    "requirements.txt), or translate with the `openai` engine against the vllm server"
+)
 
 
 class VLLMEngine(Engine):
