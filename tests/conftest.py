@@ -73,14 +73,17 @@ def celery_worker_factory(transactional_db):
         return worker
 
     yield start
+    # A warm shutdown first; then no more waiting: the test is over and the next one starts
+    # from an empty broker (clear_broker), so a message left unacknowledged here is harmless.
     for worker in started:
         if worker.poll() is None:
             os.killpg(worker.pid, signal.SIGTERM)
-            try:
-                worker.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(worker.pid, signal.SIGKILL)
-                worker.wait()
+    for worker in started:
+        try:
+            worker.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait()
 
 
 @pytest.fixture
