@@ -68,6 +68,21 @@ def heartbeat(rows: Callable[[], Any], *, name: str) -> Iterator[None]:
         thread.join()
 
 
+def requeue_stalled(rows: Any, requeue: Callable[[Any], Any], still_alive: type[Exception]) -> list[int]:
+    """Requeue the rows of `rows` (a queryset) that run with a stale heartbeat; their ids.
+
+    `requeue` is the kind's own (it refuses, raising `still_alive`, a row that wrote a
+    heartbeat between this query and its update: alive after all)."""
+    recovered = []
+    for row in rows.filter(state="running", heartbeat_at__lt=stale_before()):
+        try:
+            requeue(row)
+        except still_alive:
+            continue
+        recovered.append(row.pk)
+    return recovered
+
+
 def look_again_later(task: Any, args: list[Any], *, queue: str | None = None) -> None:
     """Send `task` again to arrive just after a row that still looks alive would be stale."""
     task.apply_async(args=args, countdown=settings.JOB_STALE_SECONDS + 1, **({"queue": queue} if queue else {}))

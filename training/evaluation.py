@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from audit.export.build import snapshot_path
 from audit.models import Dataset, Item, Snapshot
-from jobs.lifecycle import stale_before
+from jobs.lifecycle import requeue_stalled, stale_before
 from training.benchmark_prompts import (
     BENCHMARKS,
     DEFAULT_MAX_NEW_TOKENS,
@@ -293,14 +293,7 @@ def cancel(run: EvaluationRun) -> bool:
 
 def recover_stalled_runs() -> list[int]:
     """Requeue running runs whose worker died (jobs/lifecycle.py runs this when a worker starts)."""
-    recovered = []
-    for run in EvaluationRun.objects.filter(state=JobState.RUNNING, heartbeat_at__lt=stale_before()):
-        try:
-            requeue(run)
-        except EvaluationError:
-            continue  # it wrote a heartbeat meanwhile: alive after all
-        recovered.append(run.pk)
-    return recovered
+    return requeue_stalled(EvaluationRun.objects.all(), requeue, EvaluationError)
 
 
 def requeue(run: EvaluationRun) -> EvaluationRun:

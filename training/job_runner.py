@@ -20,20 +20,18 @@ import sys
 import time
 import traceback
 from collections.abc import Iterator
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import torch
 from django.conf import settings
-from django.db.models import F
 from django.utils import timezone
+
+from jobs.lifecycle import heartbeat
 
 from . import job_data
 from .data import ConversationDataset
-from jobs.lifecycle import heartbeat
-
-from .jobs import claimable
+from .jobs import claim
 from .loop import Callbacks, Progress, run_stage
 from .models import LossPoint, TrainingJob
 from .nodes import node_heartbeat
@@ -46,18 +44,10 @@ TRACEBACK_LINES = 25  # the tail the job page shows
 
 
 def run_job(job_id: int) -> TrainingJob:
-    now = timezone.now()
-    claimed = (
-        TrainingJob.objects.filter(pk=job_id)
-        .filter(claimable())
-        .update(state=TrainingJob.State.RUNNING, heartbeat_at=now, attempts=F("attempts") + 1, message="")
-    )
-    job = TrainingJob.objects.get(pk=job_id)
+    claimed, job = claim(job_id)
     if not claimed:
         log.info("training job %s is %s; not running it", job_id, job.state)
         return job
-    if job.started_at is None:
-        TrainingJob.objects.filter(pk=job_id).update(started_at=now)
     try:
         with heartbeat(lambda: _mine(job), name=f"training-job-{job_id}"):
             if job.gpus_per_node > 1:

@@ -15,11 +15,11 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from audit.models import Dataset, Snapshot
-from jobs.lifecycle import stale_before
+from jobs.lifecycle import requeue_stalled, stale_before
 
 from . import job_data
 from .models import TrainingJob
@@ -41,6 +41,18 @@ def run_job(job_id: int) -> TrainingJob:
 def claimable() -> Q:
     """Rows a runner may take: queued, or running with a heartbeat older than JOB_STALE_SECONDS."""
     return Q(state=TrainingJob.State.QUEUED) | Q(state=TrainingJob.State.RUNNING, heartbeat_at__lt=stale_before())
+
+
+def claim(job_id: int, **fields: Any) -> tuple[bool, TrainingJob]:
+    """Take a job for a new attempt (a conditional update: two workers never both win);
+    `fields` are written with the claim. Returns (claimed, the row as it is now)."""
+    now = timezone.now()
+    claimed = TrainingJob.objects.filter(pk=job_id).filter(claimable()).update(
+        state=TrainingJob.State.RUNNING, heartbeat_at=now, attempts=F("attempts") + 1, message="", **fields
+    )
+    if claimed:
+        TrainingJob.objects.filter(pk=job_id, started_at=None).update(started_at=now)
+    return bool(claimed), TrainingJob.objects.get(pk=job_id)
 
 # Stage settings a user may override (name and data belong to the template).
 OVERRIDABLE = tuple(f.name for f in dataclasses.fields(Stage) if f.name not in ("name", "data"))
@@ -294,12 +306,4 @@ def recover_stalled_jobs() -> list[int]:
     """Requeue running jobs whose worker stopped writing progress (it died): a worker
     calls this when it starts (tasks.py), so a crash costs the steps since the last
     checkpoint, not an hour of waiting for the broker's visibility timeout."""
-    stalled = TrainingJob.objects.filter(state=TrainingJob.State.RUNNING, heartbeat_at__lt=stale_before())
-    recovered = []
-    for job in stalled:
-        try:
-            requeue(job)
-        except JobValidationError:
-            continue  # it wrote progress meanwhile: alive after all
-        recovered.append(job.pk)
-    return recovered
+    return requeue_stalled(TrainingJob.objects.all(), requeue, JobValidationError)

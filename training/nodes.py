@@ -31,12 +31,11 @@ from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.db.models import F
 from django.utils import timezone
 
 from jobs.lifecycle import heartbeat
 
-from .jobs import claimable
+from .jobs import claim
 from .models import TrainingJob, TrainingNode
 
 log = logging.getLogger(__name__)
@@ -107,17 +106,10 @@ def _run_torchrun(job: TrainingJob, index: int, node: TrainingNode) -> None:
 
 def _claim(job_id: int) -> TrainingJob | None:
     """Task 0: the job's claim (as a one-node job's) plus the rendezvous address."""
-    now = timezone.now()
-    claimed = TrainingJob.objects.filter(pk=job_id).filter(claimable()).update(
-        state=TrainingJob.State.RUNNING, heartbeat_at=now, attempts=F("attempts") + 1, message="",
-        rendezvous=rendezvous_address(),
-    )  # fmt: skip
-    job = TrainingJob.objects.get(pk=job_id)
+    claimed, job = claim(job_id, rendezvous=rendezvous_address())
     if not claimed:
         log.info("training job %s is %s; node 0 not starting it", job_id, job.state)
         return None
-    if job.started_at is None:
-        TrainingJob.objects.filter(pk=job_id).update(started_at=now)
     return job
 
 

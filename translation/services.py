@@ -27,7 +27,6 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
@@ -35,7 +34,7 @@ from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from audit.models import Dataset, Item
-from jobs.lifecycle import heartbeat, stale_before
+from jobs.lifecycle import heartbeat, requeue_stalled, stale_before
 
 from . import store
 from .checks import run_checks
@@ -205,14 +204,7 @@ def run_job(job_id: int, *, on_batch: Callable[[TranslationJob], None] | None = 
 
 def recover_stalled_jobs() -> list[int]:
     """Requeue running jobs whose worker died (jobs/lifecycle.py runs this when a worker starts)."""
-    recovered = []
-    for job in TranslationJob.objects.filter(state=TranslationJob.State.RUNNING, heartbeat_at__lt=_stale_before()):
-        try:
-            requeue(job)
-        except JobError:
-            continue  # it wrote a heartbeat meanwhile: alive after all
-        recovered.append(job.pk)
-    return recovered
+    return requeue_stalled(TranslationJob.objects.all(), requeue, JobError)
 
 
 def _claimable() -> Q:
