@@ -96,6 +96,18 @@ TRAINING_PAPER_VISION_TOWER_DIR = os.environ.get("TRAINING_PAPER_VISION_TOWER_DI
 # The `openai` translation engine's server: vLLM's OpenAI-compatible API in production.
 OPENAI_BASE_URL = os.environ.get("OPENAI_BASE_URL", "http://127.0.0.1:8001/v1")
 OPENAI_MODEL = os.environ.get("OPENAI_MODEL", "meta-llama/Llama-3.1-8B-Instruct")
+# Servers a translation job request may choose with the `base_url` option (comma-separated);
+# OPENAI_BASE_URL is always allowed. No request sets any other URL (translation/engines/options.py).
+OPENAI_ALLOWED_BASE_URLS = [u.strip() for u in os.environ.get("OPENAI_ALLOWED_BASE_URLS", "").split(",") if u.strip()]
+# The `apertium` engine's program and its data: settings only, never a job request's options.
+APERTIUM_EXECUTABLE = os.environ.get("APERTIUM_EXECUTABLE", "apertium")
+APERTIUM_DATADIR = os.environ.get("APERTIUM_DATADIR", "/usr/share/apertium")
+
+# Import limits (audit/importers/base.py): one conversation turn, one record as read from
+# its file (JSON Lines: one line), one external id (Item.external_id holds 200).
+IMPORT_MAX_TURN_CHARS = int(os.environ.get("IMPORT_MAX_TURN_CHARS", "20000"))
+IMPORT_MAX_RECORD_BYTES = int(os.environ.get("IMPORT_MAX_RECORD_BYTES", "1000000"))
+IMPORT_MAX_ID_CHARS = int(os.environ.get("IMPORT_MAX_ID_CHARS", "200"))
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
@@ -38,7 +39,18 @@ from jobs.lifecycle import heartbeat, requeue_stalled, stale_before
 
 from . import store
 from .checks import run_checks
-from .engines import ENGINES, BatchResult, Engine, EngineError, EngineUnavailable, UnknownEngine, get_engine
+from .engines import (
+    ENGINES,
+    BatchResult,
+    Engine,
+    EngineError,
+    EngineOptionError,
+    EngineUnavailable,
+    UnknownEngine,
+    check_options,
+    engine_class,
+    get_engine,
+)
 from .models import Translation, TranslationJob
 from .prompts import prompt_hash
 from .structure import BatchPlan, ItemSource, ItemTranslation, plan_items, translate_items
@@ -51,7 +63,11 @@ GPU_ENGINES = frozenset({"vllm"})
 
 
 class JobError(ValueError):
-    """A job cannot be created or changed as asked; the message says why."""
+    """A job cannot be created or changed as asked; the message says why (`field`: which input)."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 def queue_for(engine: str, options: dict) -> str:
@@ -99,7 +115,7 @@ def create_job(
         except Dataset.DoesNotExist:
             known = ", ".join(Dataset.objects.values_list("name", flat=True)) or "none imported yet"
             raise JobError(f"no dataset named {dataset!r}; datasets: {known}") from None
-    options = dict(options or {})
+    options = _request_options(engine, model, options or {})
     job = TranslationJob.objects.create(
         dataset=dataset, engine=engine, model=model, options=options, limit=limit, round_trip=round_trip,
         batch_size=batch_size,
@@ -174,9 +190,14 @@ def _rare_collections() -> Iterator[None]:
                 gc.set_threshold(*_thresholds_before_jobs)
 
 
-def run_job(job_id: int, *, on_batch: Callable[[TranslationJob], None] | None = None) -> TranslationJob:
+def run_job(
+    job_id: int, *, on_batch: Callable[[TranslationJob], None] | None = None, engine_arguments: dict | None = None
+) -> TranslationJob:
     """Run a job to the end (inline or inside a Celery task). Claiming it first means
-    two workers never run the same job: a redelivered message finds it taken."""
+    two workers never run the same job: a redelivered message finds it taken.
+
+    `engine_arguments` are constructor arguments from trusted code only (the `translate`
+    command run inline), never a request's: they may set what a job's options may not."""
     now = timezone.now()
     claimed = (
         TranslationJob.objects.filter(pk=job_id)
@@ -189,7 +210,7 @@ def run_job(job_id: int, *, on_batch: Callable[[TranslationJob], None] | None = 
         return job
     mine = lambda: TranslationJob.objects.filter(pk=job_id, state=TranslationJob.State.RUNNING)  # noqa: E731
     try:
-        engine = get_engine(job.engine, **_engine_options(job))
+        engine = get_engine(job.engine, **{**_engine_arguments(job), **(engine_arguments or {})})
         with _rare_collections(), heartbeat(mine, name=f"translation-job-{job_id}"):
             _run_batches(job, engine, on_batch)
     except (EngineUnavailable, UnknownEngine) as exc:
@@ -488,6 +509,32 @@ def _remaining(job: TranslationJob) -> int:
     return min(pending, job.limit) if job.limit else pending
 
 
+def _request_options(engine: str, model: str, options: dict) -> dict:
+    """A request's engine options, checked against the engine's declared `request_options`.
+
+    What runs and where it connects never comes from here: apertium's program and data
+    (APERTIUM_*), the OpenAI server (OPENAI_BASE_URL, or one of OPENAI_ALLOWED_BASE_URLS),
+    a local model only under MODEL_ROOT (`_engine_arguments` adds them when the job runs).
+    """
+    declared = engine_class(engine)
+    if not isinstance(options, dict):
+        raise JobError(f"options must be an object, got {type(options).__name__}", field="options")
+    allowed = {"base_url": [settings.OPENAI_BASE_URL, *settings.OPENAI_ALLOWED_BASE_URLS]}
+    try:
+        checked = check_options(engine, declared.request_options, options, allowed=allowed)
+    except EngineOptionError as exc:
+        raise JobError(str(exc), field=f"options.{exc.field}") from None
+    if declared.local_model and model:
+        root = Path(settings.MODEL_ROOT).resolve()
+        try:
+            inside = (root / model).resolve().is_relative_to(root)
+        except (OSError, RuntimeError, ValueError):
+            inside = False
+        if not inside:
+            raise JobError(f"{engine} model {model!r} must be a directory under MODEL_ROOT ({root})", field="model")
+    return checked
+
+
 def _engine_options(job: TranslationJob) -> dict:
     options = dict(job.options)
     if job.model:
@@ -496,3 +543,13 @@ def _engine_options(job: TranslationJob) -> dict:
         options.setdefault("base_url", settings.OPENAI_BASE_URL)
         options.setdefault("model", settings.OPENAI_MODEL)
     return options
+
+
+def _engine_arguments(job: TranslationJob) -> dict:
+    """The engine's constructor arguments: the job's options plus what only settings decide."""
+    arguments = _engine_options(job)
+    if job.engine == "apertium":
+        arguments.update(executable=settings.APERTIUM_EXECUTABLE, datadir=settings.APERTIUM_DATADIR)
+    elif engine_class(job.engine).local_model and job.model:
+        arguments["model"] = str(Path(settings.MODEL_ROOT) / job.model)  # an absolute name stays as it is
+    return arguments

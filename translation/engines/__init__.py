@@ -18,6 +18,7 @@ from .base import (
     SegmentTooLong,
     Usage,
 )
+from .options import EngineOptionError, Option, check_options
 
 ENGINES: dict[str, str] = {
     "apertium": "translation.engines.apertium:ApertiumEngine",
@@ -31,8 +32,8 @@ class UnknownEngine(ValueError):
     """No engine has that name."""
 
 
-def get_engine(name: str, **options: Any) -> Engine:
-    """Build the engine called `name` with its options (model, base_url, ...)."""
+def engine_class(name: str) -> type[Engine]:
+    """The class of the engine called `name` (imports its module, not its backend)."""
     try:
         target = ENGINES[name]
     except KeyError:
@@ -40,8 +41,14 @@ def get_engine(name: str, **options: Any) -> Engine:
             f"unknown translation engine {name!r}; known engines: {', '.join(sorted(ENGINES))}"
         ) from None
     module_name, class_name = target.split(":")
-    engine_class = getattr(importlib.import_module(module_name), class_name)
-    engine: Engine = engine_class(**options)
+    found: type[Engine] = getattr(importlib.import_module(module_name), class_name)
+    return found
+
+
+def get_engine(name: str, **options: Any) -> Engine:
+    """Build the engine called `name` with constructor arguments (trusted callers: a request's
+    options go through `check_options` against the class's `request_options` first)."""
+    engine: Engine = engine_class(name)(**options)
     return engine
 
 
@@ -50,9 +57,13 @@ __all__ = [
     "BatchResult",
     "Engine",
     "EngineError",
+    "EngineOptionError",
     "EngineUnavailable",
+    "Option",
     "SegmentTooLong",
     "UnknownEngine",
     "Usage",
+    "check_options",
+    "engine_class",
     "get_engine",
 ]

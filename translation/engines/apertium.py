@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import IO
 
 from .base import BatchResult, Engine, EngineError, EngineUnavailable, Usage
+from .options import Option
 
 DEBIAN_PACKAGES = ("apertium", "apertium-eng-spa", "apertium-fr-es")
 INSTALL_HINT = "apt-get install " + " ".join(DEBIAN_PACKAGES)
@@ -156,6 +157,11 @@ class ApertiumEngine(Engine):
     # a second pipeline in flight uses the CPU that leaves idle. Measured on 2 quiet
     # cores: apertium alone 794 -> 959 items/s, the job 733 -> 802 (docs/performance.md).
     concurrent_batches = 2
+    # Not `executable` or `datadir`: what runs comes from APERTIUM_EXECUTABLE / APERTIUM_DATADIR.
+    request_options = (
+        Option("timeout", float, 1, 3600, help="seconds one pipeline stage may take"),
+        Option("max_segment_chars", int, 1, 20_000, help="longer segments are split first"),
+    )
 
     def __init__(
         self,

@@ -15,6 +15,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from .options import Option
+
 LANGUAGE_NAMES: dict[str, str] = {"en": "English", "fr": "French", "es": "Spanish"}
 
 
@@ -75,6 +77,11 @@ class Engine(abc.ABC):
     # Batches a job may have in the engine at once. 1 for a model on one device (and for
     # servers, which batch requests themselves); apertium overrides it.
     concurrent_batches: int = 1
+    # What a job request may set (translation/engines/options.py); every other
+    # constructor argument is for trusted callers and settings only.
+    request_options: ClassVar[tuple[Option, ...]] = ()
+    # True when `model` is a directory the worker loads: a job may only name one under MODEL_ROOT.
+    local_model: ClassVar[bool] = False
 
     def translate(self, texts: list[str], source: str, target: str) -> BatchResult:
         """Translate `texts` from `source` to `target` (ISO 639-1 codes)."""

@@ -13,6 +13,10 @@ from typing import Any
 
 from ..prompts import PROMPT_VERSION, build_messages
 from .base import BatchResult, Engine, EngineUnavailable, Usage
+from .options import Option
+
+DTYPES = ("auto", "float32", "float16", "bfloat16")
+DEVICES = ("auto", "cpu", "cuda", *(f"cuda:{n}" for n in range(8)))
 
 
 class HFEngine(Engine):
@@ -20,6 +24,14 @@ class HFEngine(Engine):
 
     name = "hf"
     max_segment_chars = 2000
+    local_model = True  # `model`: a directory under MODEL_ROOT
+    request_options = (
+        Option("device", str, choices=DEVICES),
+        Option("dtype", str, choices=DTYPES),
+        Option("batch_size", int, 1, 256, help="segments per generate call"),
+        Option("max_new_tokens", int, 1, 4096),
+        Option("max_segment_chars", int, 1, 2000),
+    )
 
     def __init__(
         self,

@@ -19,6 +19,7 @@ import httpx
 
 from ..prompts import PROMPT_VERSION, build_messages
 from .base import BatchResult, Engine, EngineError, EngineUnavailable, Usage
+from .options import Option
 
 DEFAULT_MODEL = "meta-llama/Llama-3.1-8B-Instruct"
 DEFAULT_BASE_URL = "http://127.0.0.1:8000/v1"
@@ -40,6 +41,17 @@ class OpenAIEngine(Engine):
     name = "openai"
     prompt_version = PROMPT_VERSION
     max_segment_chars = 4000
+    # A request may pick a server only among OPENAI_ALLOWED_BASE_URLS (default: OPENAI_BASE_URL).
+    request_options = (
+        Option("base_url", str, allowed_by="OPENAI_ALLOWED_BASE_URLS"),
+        Option("max_tokens", int, 1, 8192),
+        Option("concurrency", int, 1, 256, help="requests in flight"),
+        Option("timeout", float, 1, 600, help="seconds per request"),
+        Option("max_retries", int, 0, 10),
+        Option("backoff", float, 0, 60, help="first retry delay, seconds"),
+        Option("max_backoff", float, 0, 600),
+        Option("max_segment_chars", int, 1, 4000),
+    )
 
     def __init__(
         self,

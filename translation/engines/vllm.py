@@ -18,6 +18,8 @@ from typing import Any
 
 from ..prompts import PROMPT_VERSION, build_messages
 from .base import BatchResult, Engine, EngineUnavailable, Usage
+from .hf import DTYPES
+from .options import Option
 from .openai import DEFAULT_MODEL
 
 INSTALL_HINT = (
@@ -33,6 +35,16 @@ class VLLMEngine(Engine):
     prompt_version = PROMPT_VERSION
     max_segment_chars = 4000
     device = "cuda"
+    local_model = True  # `model`: a directory under MODEL_ROOT (blank: DEFAULT_MODEL)
+    # Not vLLM's other loader arguments (download_dir, trust_remote_code, ...): trusted callers only.
+    request_options = (
+        Option("max_tokens", int, 1, 8192),
+        Option("dtype", str, choices=DTYPES),
+        Option("gpu_memory_utilization", float, 0.1, 0.98),
+        Option("max_model_len", int, 256, 131_072),
+        Option("tensor_parallel_size", int, 1, 8),
+        Option("max_segment_chars", int, 1, 4000),
+    )
 
     def __init__(
         self,
