@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from .importers import Context, ImageIndex, ImportFormatError, ItemRecord, get_importer
+from .importers import Context, ImageIndex, ImportFormatError, ItemRecord, Limits, get_importer
 from .models import Dataset, Item
 
 ITEM_COLUMNS = (
@@ -79,7 +80,7 @@ def import_dataset(
         raise ImportFormatError(source, "no such file or directory")
     if kind not in (None, *Dataset.Kind.values):
         raise ImportFormatError("--kind", f"unknown kind {kind!r}; expected one of {', '.join(Dataset.Kind.values)}")
-    context = Context(images=ImageIndex(images) if images else None, split=split)
+    context = Context(images=ImageIndex(images) if images else None, split=split, limits=import_limits())
     records = parse(source, context)
     stream: Iterable[ItemRecord] = progress(records, records.total) if progress else records
 
@@ -130,6 +131,16 @@ def import_dataset(
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE audit_item")
     return ImportResult(dataset, seconds=time.perf_counter() - started, **counts)
+
+
+def import_limits() -> Limits:
+    """The IMPORT_MAX_* settings; an id never longer than Item.external_id holds."""
+    column = Item._meta.get_field("external_id").max_length or settings.IMPORT_MAX_ID_CHARS
+    return Limits(
+        turn_chars=settings.IMPORT_MAX_TURN_CHARS,
+        record_bytes=settings.IMPORT_MAX_RECORD_BYTES,
+        id_chars=min(settings.IMPORT_MAX_ID_CHARS, column),
+    )
 
 
 def _row(record: ItemRecord, index: int) -> _Row:

@@ -25,11 +25,14 @@ class DataFormatError(ValueError):
     """A conversation file or record is not in LLaVA's format, or its image is missing."""
 
 
-def _check_record(record: Any, where: str) -> dict[str, Any]:
+def _check_record(record: Any, where: str, absolute_images: bool = False) -> dict[str, Any]:
     if not isinstance(record, dict):
         raise DataFormatError(f"{where}: expected a JSON object, got {type(record).__name__}")
     if not isinstance(record.get("image"), str) or not record["image"]:
         raise DataFormatError(f"{where}: field 'image' is missing or empty (text-only records are not supported)")
+    image = Path(record["image"])
+    if not absolute_images and (image.is_absolute() or ".." in image.parts):
+        raise DataFormatError(f"{where}: field 'image' {record['image']!r} must be relative to the image root")
     turns = record.get("conversations")
     if not isinstance(turns, list) or not turns or len(turns) % 2:
         raise DataFormatError(f"{where}: 'conversations' must be a non-empty list of human/gpt pairs")
@@ -49,10 +52,15 @@ class ConversationDataset(torch.utils.data.Dataset[dict[str, Any]]):
     `image_folder`); the collator reads images from it.
     """
 
-    def __init__(self, records: Sequence[dict[str, Any]], image_root: Path, source: str = "<records>") -> None:
+    def __init__(
+        self, records: Sequence[dict[str, Any]], image_root: Path, source: str = "<records>", *, _combined: bool = False
+    ) -> None:
         if not records:
             raise DataFormatError(f"{source}: no records to train on")
-        self.records = [_check_record(r, f"{source}: record {i} (id {_id(r)!r})") for i, r in enumerate(records)]
+        # Only `combine` may hand over absolute image paths, each checked against its own root.
+        self.records = [
+            _check_record(r, f"{source}: record {i} (id {_id(r)!r})", _combined) for i, r in enumerate(records)
+        ]
         self.image_root = Path(image_root)
         self.source = source
 
@@ -72,7 +80,8 @@ class ConversationDataset(torch.utils.data.Dataset[dict[str, Any]]):
         """One dataset from several (a stage mixing data roles), in the given order.
 
         Records from a dataset whose image root differs from the first one's get
-        absolute image paths, which the collator reads as they are.
+        absolute image paths (symlinks followed, refused if outside their own root),
+        which the collator reads as they are.
         """
         if not datasets:
             raise DataFormatError("no datasets to combine")
@@ -82,8 +91,8 @@ class ConversationDataset(torch.utils.data.Dataset[dict[str, Any]]):
             if dataset.image_root == root:
                 records += dataset.records
             else:
-                records += [{**r, "image": str((dataset.image_root / r["image"]).resolve())} for r in dataset.records]
-        return cls(records, root, source=" + ".join(dataset.source for dataset in datasets))
+                records += [{**r, "image": str(image_path(dataset.image_root, r))} for r in dataset.records]
+        return cls(records, root, source=" + ".join(dataset.source for dataset in datasets), _combined=True)
 
     def __len__(self) -> int:
         return len(self.records)
@@ -109,8 +118,32 @@ def user_text_with_image(text: str) -> str:
     return "<image>\n" + text.replace("<image>", "").strip()
 
 
+def image_path(image_root: Path, record: dict[str, Any]) -> Path:
+    """The file a record's relative image names, symlinks followed; refused if it leaves the root.
+
+    The importer refuses such images already (audit/importers/base.py); this is the
+    loader's own check, for records that reached training another way.
+    """
+    relative = Path(record["image"])
+    if relative.is_absolute():
+        return relative  # only `combine` makes these, through this function
+    root = Path(image_root).resolve()
+    path = root / relative
+    try:
+        resolved = path.resolve(strict=True)
+    except FileNotFoundError:
+        raise DataFormatError(f"record {_id(record)!r}: image not found: {path}") from None
+    except (OSError, RuntimeError) as error:  # a symlink loop, a permission
+        raise DataFormatError(f"record {_id(record)!r}: cannot read image {path}: {error}") from error
+    if not resolved.is_relative_to(root):
+        raise DataFormatError(
+            f"record {_id(record)!r}: image {record['image']!r} resolves to {resolved}, outside the image root {root}"
+        )
+    return resolved
+
+
 def load_image(image_root: Path, record: dict[str, Any]) -> Image.Image:
-    path = Path(image_root) / record["image"]  # an absolute record path wins (pathlib)
+    path = image_path(image_root, record)
     try:
         with Image.open(path) as image:
             return image.convert("RGB")

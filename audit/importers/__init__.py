@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from . import benchmarks, llava, monkey
-from .base import Context, ImageIndex, ImportFormatError, ItemRecord, Records
+from .base import Context, ImageIndex, ImportFormatError, ItemRecord, Limits, Records
 
 Parser = Callable[[Path, Context], Records]
 
@@ -28,4 +28,4 @@ def get_importer(name: str) -> tuple[Parser, str]:
         raise ImportFormatError("--format", f"unknown format {name!r}; known formats: {known}") from None
 
 
-__all__ = ["IMPORTERS", "Context", "ImageIndex", "ImportFormatError", "ItemRecord", "Records", "get_importer"]
+__all__ = ["IMPORTERS", "Context", "ImageIndex", "ImportFormatError", "ItemRecord", "Limits", "Records", "get_importer"]

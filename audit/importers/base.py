@@ -3,11 +3,17 @@
 Importers parse one source format into `ItemRecord`s and raise `ImportFormatError` on
 the first bad record; `audit.services.import_dataset` writes the records in one
 transaction, so a bad record anywhere means nothing from that run is written.
+
+Every check that the database would otherwise make (a NUL PostgreSQL refuses, an id
+longer than its column) or that protects what reads the items later (an image that
+is a symlink out of the image root, a 50 MB turn) is made here, per record, before
+the record reaches the database: SQLite and PostgreSQL give the same message.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,10 +41,32 @@ class ImportFormatError(ValueError):
         if line is not None:
             where.append(f"line {line}")
         if record is not None:
-            where.append(f"record {record}" + (f" (id {record_id!r})" if record_id is not None else ""))
+            where.append(f"record {record}" + (f" (id {_shown(record_id)})" if record_id is not None else ""))
         if field is not None:
             where.append(f"field '{field}'")
         super().__init__(f"{': '.join(where)}: {problem}")
+
+
+def _shown(value: Any, width: int = 60) -> str:
+    """A value as a message shows it: repr, cut short (a 10,000-character id stays readable)."""
+    text = repr(value)
+    return text if len(text) <= width else f"{text[: width - 1]}…' ({len(str(value)):,} characters)"
+
+
+# C0 control characters except tab, line feed and carriage return: PostgreSQL refuses NUL in
+# text and jsonb, and none of them belongs in a conversation or an id.
+CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+IMAGE_PATH_CHARS = 500  # Item.image's max_length
+SPLIT_CHARS = 32  # Item.split's max_length
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Size caps per record (IMPORT_MAX_* settings; audit.services fills them in)."""
+
+    turn_chars: int = 20_000  # any one text: a turn, a choice, a hint, a lecture
+    record_bytes: int = 1_000_000  # a record as JSON (JSON Lines: its line, refused before it is read whole)
+    id_chars: int = 200  # Item.external_id's max_length
 
 
 @dataclass(slots=True)  # not frozen: a frozen dataclass's __init__ costs ~1 µs more per record
@@ -63,7 +91,12 @@ class Records:
 
 
 class ImageIndex:
-    """The files under an image root, listed once, so checking 558k paths costs no stat each."""
+    """The files under an image root, listed once, so checking 558k paths costs no stat each.
+
+    Only files that stay under the root count: a symlink is resolved (symlinks followed,
+    `resolve(strict=True)`) when the root is listed, and one that leads outside it (say
+    `evil.png -> /etc/passwd`) is not an image of this dataset: training would open it.
+    """
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root).resolve()
@@ -74,15 +107,44 @@ class ImageIndex:
     def paths(self) -> set[str]:
         if self._paths is None:
             found: set[str] = set()
-            for dirpath, _dirs, files in os.walk(self.root):
-                rel = os.path.relpath(dirpath, self.root)
-                prefix = "" if rel == "." else rel.replace(os.sep, "/") + "/"
-                found.update(prefix + name for name in files)
+            pending = [(str(self.root), "")]
+            while pending:  # os.walk's listing, with each entry's symlink flag kept (no extra stat)
+                directory, prefix = pending.pop()
+                with os.scandir(directory) as entries:
+                    for entry in entries:
+                        name = prefix + entry.name
+                        if entry.is_dir(follow_symlinks=False):
+                            pending.append((entry.path, name + "/"))
+                        elif entry.is_symlink():
+                            if self.resolve(name) is not None:
+                                found.add(name)
+                        elif entry.is_file(follow_symlinks=False):
+                            found.add(name)
             self._paths = found
         return self._paths
 
     def __contains__(self, relative: str) -> bool:
         return relative in self.paths()
+
+    def resolve(self, relative: str) -> Path | None:
+        """The file a relative path names, symlinks followed, if it is a file under the root."""
+        try:
+            target = (self.root / relative).resolve(strict=True)
+        except (OSError, RuntimeError):  # missing, a broken link, a symlink loop
+            return None
+        return target if target.is_relative_to(self.root) and target.is_file() else None
+
+    def problem(self, relative: str) -> str | None:
+        """None for an image of this root; else what is wrong with it (outside, or missing)."""
+        if relative in self.paths() or self.resolve(relative) is not None:
+            return None  # the second: through a symlinked directory that stays inside
+        try:
+            outside = not (self.root / relative).resolve(strict=True).is_relative_to(self.root)
+        except (OSError, RuntimeError):
+            outside = False
+        if outside:
+            return f"image {relative!r} resolves outside the image root {self.root}"
+        return f"image {relative!r} does not exist under {self.root}"
 
 
 @dataclass
@@ -91,6 +153,7 @@ class Context:
 
     images: ImageIndex | None = None
     split: str = ""
+    limits: Limits = field(default_factory=Limits)
 
 
 def read_json(path: Path) -> Any:
@@ -104,20 +167,30 @@ def read_json(path: Path) -> Any:
         raise ImportFormatError(path, f"malformed JSON: {exc.msg} (column {exc.colno})", line=exc.lineno) from exc
 
 
-def read_json_lines(path: Path) -> list[tuple[int, Any]]:
-    """(line number, object) for each non-blank line of a JSON Lines file."""
+def read_json_lines(path: Path, max_line_bytes: int = Limits.record_bytes) -> list[tuple[int, Any]]:
+    """(line number, object) for each non-blank line of a JSON Lines file.
+
+    Read a line at a time, at most `max_line_bytes` + 1 of it: a longer line is refused
+    without being read whole (a 50 MB one-line record never sits in memory).
+    """
+    out = []
     try:
-        lines = path.read_bytes().splitlines()
+        with path.open("rb") as file:
+            number = 0
+            while line := file.readline(max_line_bytes + 1):
+                number += 1
+                if len(line) > max_line_bytes and not line.endswith(b"\n"):
+                    raise ImportFormatError(
+                        path, f"record is over {max_line_bytes:,} bytes (IMPORT_MAX_RECORD_BYTES)", line=number
+                    )
+                if not line.strip():
+                    continue
+                try:
+                    out.append((number, orjson.loads(line)))
+                except orjson.JSONDecodeError as exc:
+                    raise ImportFormatError(path, f"malformed JSON: {exc.msg} (column {exc.colno})", line=number) from exc
     except OSError as exc:
         raise ImportFormatError(path, f"cannot read file: {exc.strerror}") from exc
-    out = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            out.append((number, orjson.loads(line)))
-        except orjson.JSONDecodeError as exc:
-            raise ImportFormatError(path, f"malformed JSON: {exc.msg} (column {exc.colno})", line=number) from exc
     return out
 
 
@@ -147,22 +220,73 @@ class Checker:
             raise self.fail(key, f"expected {type_name(kind)}, got {json_type(value)}")
         return value
 
-    def identifier(self, record: Any, key: str) -> str:
+    def identifier(self, record: Any, key: str, limits: Limits = Limits()) -> str:
         value = self.get(record, key, (str, int))
         text = str(value).strip()
         if not text:
             raise self.fail(key, "empty")
         self.record_id = text
+        self.text(text, key)
+        self.id_length(text, key, limits)
         return text
+
+    def id_length(self, external_id: str, field: str, limits: Limits) -> None:
+        if len(external_id) > limits.id_chars:
+            raise self.fail(
+                field, f"id of {len(external_id):,} characters; at most {limits.id_chars} (IMPORT_MAX_ID_CHARS)"
+            )
+
+    def text(self, value: str, field: str, max_chars: int | None = None) -> None:
+        """No control character but tab, line feed, carriage return; at most `max_chars`."""
+        found = CONTROL_CHARACTERS.search(value)
+        if found:
+            code = ord(found.group())
+            name = "a NUL character" if code == 0 else "a control character"
+            raise self.fail(field, f"contains {name} (U+{code:04X}) at position {found.start()}")
+        if max_chars is not None and len(value) > max_chars:
+            raise self.fail(field, f"{len(value):,} characters; at most {max_chars:,} (IMPORT_MAX_TURN_CHARS)")
+
+    def scan(self, record: Any, limits: Limits) -> None:
+        """Every string of the record, keys included, through `text`; the record under its byte cap.
+
+        Run before a format reads its fields, so a NUL or a 50 MB turn anywhere is named
+        by its path in the source ('conversations[3].value', 'choices[1]').
+        """
+        if self.line is None:  # JSON Lines records were measured as lines (read_json_lines)
+            size = len(orjson.dumps(record))
+            if size > limits.record_bytes:
+                raise self.fail(None, f"record is {size:,} bytes; at most {limits.record_bytes:,} (IMPORT_MAX_RECORD_BYTES)")
+        stack: list[tuple[str, Any]] = [("", record)]
+        while stack:  # not recursive: orjson accepts nesting deeper than Python's recursion limit
+            where, value = stack.pop()
+            if isinstance(value, str):
+                self.text(value, where or "(record)", limits.turn_chars)
+            elif isinstance(value, dict):  # pushed in reverse: the first bad field in file order is named
+                for key, item in reversed(value.items()):
+                    inner = f"{where}.{key}" if where else str(key)
+                    self.text(str(key), inner)
+                    stack.append((inner, item))
+            elif isinstance(value, list):
+                stack.extend((f"{where}[{i}]", value[i]) for i in reversed(range(len(value))))
+
+    def short(self, value: str, field: str, max_chars: int) -> str:
+        """A value stored in a column of `max_chars` (split, image path)."""
+        if len(value) > max_chars:
+            raise self.fail(field, f"{len(value):,} characters; at most {max_chars}")
+        return value
 
     def image(self, path: str, field: str, context: Context) -> str:
         relative = path.strip().removeprefix("./")
         if not relative:
             raise self.fail(field, "empty image path")
+        self.text(relative, field)
+        self.short(relative, field, IMAGE_PATH_CHARS)
         if relative.startswith("/") or ".." in relative.split("/"):
             raise self.fail(field, f"image path {path!r} must be relative to the image directory")
-        if context.images is not None and relative not in context.images:
-            raise self.fail(field, f"image {relative!r} does not exist under {context.images.root}")
+        if context.images is not None:
+            problem = context.images.problem(relative)
+            if problem:
+                raise self.fail(field, problem)
         return relative
 
 

@@ -22,7 +22,18 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .base import Checker, Context, ImportFormatError, ItemRecord, Records, json_type, read_json, read_json_lines
+from .base import (
+    IMAGE_PATH_CHARS,
+    SPLIT_CHARS,
+    Checker,
+    Context,
+    ImportFormatError,
+    ItemRecord,
+    Records,
+    json_type,
+    read_json,
+    read_json_lines,
+)
 
 SCIENCEQA_TEXT_FIELDS = ("subject", "topic", "category", "grade", "skill", "task", "lecture", "solution", "split")
 
@@ -40,7 +51,8 @@ def parse_scienceqa(path: Path, context: Context) -> Records:
 
 def _scienceqa(path: Path, index: int, record: Any, context: Context) -> ItemRecord:
     check = Checker(path, index)
-    external_id = check.identifier(record, "id")
+    external_id = check.identifier(record, "id", context.limits)
+    check.scan(record, context.limits)
     question = check.get(record, "question", str)
     choices = check.get(record, "choices", list)
     if len(choices) < 2:
@@ -61,7 +73,8 @@ def _scienceqa(path: Path, index: int, record: Any, context: Context) -> ItemRec
             meta[key] = value
     prompt = ("<image>\n" if image else "") + question
     turns = [{"from": "human", "value": prompt}, {"from": "gpt", "value": choices[answer]}]
-    return ItemRecord(external_id, image, turns, "scienceqa", str(meta.get("split", "")), meta)
+    split = check.short(str(meta.get("split", "")), "split", SPLIT_CHARS)
+    return ItemRecord(external_id, image, turns, "scienceqa", split, meta)
 
 
 def parse_textvqa(path: Path, context: Context) -> Records:
@@ -74,9 +87,10 @@ def parse_textvqa(path: Path, context: Context) -> Records:
 
 def _textvqa(path: Path, index: int, record: Any, context: Context) -> ItemRecord:
     check = Checker(path, index)
-    external_id = check.identifier(record, "question_id")
+    external_id = check.identifier(record, "question_id", context.limits)
+    check.scan(record, context.limits)
     question = check.get(record, "question", str)
-    image_id = check.identifier(record, "image_id")
+    image_id = check.identifier(record, "image_id", context.limits)
     check.record_id = external_id
     answers = check.get(record, "answers", list)
     if len(answers) != 10:
@@ -90,15 +104,20 @@ def _textvqa(path: Path, index: int, record: Any, context: Context) -> ItemRecor
     if isinstance(record.get("image_classes"), list):
         meta["image_classes"] = record["image_classes"]
     turns = [{"from": "human", "value": "<image>\n" + question}, {"from": "gpt", "value": majority}]
-    return ItemRecord(external_id, image, turns, "textvqa", str(meta["set_name"]), meta)
+    split = check.short(str(meta["set_name"]), "set_name", SPLIT_CHARS)
+    return ItemRecord(external_id, image, turns, "textvqa", split, meta)
 
 
 def _textvqa_image(check: Checker, image_id: str, context: Context) -> str:
     if context.images is None:
-        return image_id + ".jpg"
+        return check.short(image_id + ".jpg", "image_id", IMAGE_PATH_CHARS)
     for extension in (".jpg", ".png", ".jpeg"):
-        if image_id + extension in context.images:
-            return image_id + extension
+        name = image_id + extension
+        problem = context.images.problem(name)
+        if problem is None:
+            return check.short(name, "image_id", IMAGE_PATH_CHARS)
+        if "resolves outside" in problem:
+            raise check.fail("image_id", problem)
     raise check.fail("image_id", f"no image {image_id}.jpg (or .png/.jpeg) under {context.images.root}")
 
 
@@ -112,7 +131,9 @@ def parse_pope(path: Path, context: Context) -> Records:
     loaded = []
     for file in files:
         split = context.split or _pope_split(file)
-        loaded.append((file, split, read_json_lines(file)))
+        if len(split) > SPLIT_CHARS:
+            raise ImportFormatError("--split", f"{len(split)} characters; at most {SPLIT_CHARS}")
+        loaded.append((file, split, read_json_lines(file, context.limits.record_bytes)))
     total = sum(len(lines) for _f, _s, lines in loaded)
     return Records(total, _pope_records(loaded, context))
 
@@ -128,7 +149,9 @@ def _pope_records(loaded: list[tuple[Path, str, list[tuple[int, Any]]]], context
     for file, split, lines in loaded:
         for index, (line, record) in enumerate(lines):
             check = Checker(file, index, line=line)
-            question_id = check.identifier(record, "question_id")
+            question_id = check.identifier(record, "question_id", context.limits)
+            check.scan(record, context.limits)
+            check.id_length(f"{split}-{question_id}", "question_id", context.limits)
             image = check.image(check.get(record, "image", str), "image", context)
             text = check.get(record, "text", str)
             label = check.get(record, "label", str).strip().lower()

@@ -10,7 +10,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .base import Checker, Context, ImportFormatError, ItemRecord, Records, json_type, read_json
+from .base import (
+    CONTROL_CHARACTERS,
+    IMAGE_PATH_CHARS,
+    Checker,
+    Context,
+    ImportFormatError,
+    ItemRecord,
+    Records,
+    json_type,
+    read_json,
+)
 
 ROLES = ("human", "gpt")
 KNOWN_TASKS = frozenset(
@@ -18,6 +28,10 @@ KNOWN_TASKS = frozenset(
 )
 # The miniature world's short id prefixes (world/instruct.py) for the same task types.
 TASK_ALIASES = {"yesno": "yes_no", "read": "reading", "multi": "conversation", "mc": "multiple_choice"}
+RECORD_KEYS = frozenset({"id", "image", "conversations"})
+# JSON bytes per character at most (a control character's \u00XX escape): a record whose
+# characters times this fit under the byte cap needs no serialising to measure.
+JSON_BYTES_PER_CHAR = 6
 
 
 def parse(path: Path, context: Context) -> Records:
@@ -38,23 +52,34 @@ def _plainly_valid(record: Any, context: Context) -> ItemRecord | None:
     so the slow path only ever runs to normalise an unusual record or to explain an error.
     558k records a file make this the import's hot loop.
     """
-    if type(record) is not dict:
+    if type(record) is not dict or not record.keys() <= RECORD_KEYS:
         return None
+    limits = context.limits
     external_id, turns, image = record.get("id"), record.get("conversations"), record.get("image")
     if type(external_id) is int:
         external_id = str(external_id)
-    elif type(external_id) is not str or not external_id or external_id.strip() != external_id:
+    elif (
+        type(external_id) is not str
+        or not external_id
+        or external_id.strip() != external_id
+        or len(external_id) > limits.id_chars
+        or CONTROL_CHARACTERS.search(external_id)
+    ):
         return None
     if type(turns) is not list or not turns:
         return None
+    chars = len(external_id)
     for position, turn in enumerate(turns):
         if (
             type(turn) is not dict
             or len(turn) != 2
             or turn.get("from") != ROLES[position % 2]
-            or type(turn.get("value")) is not str
+            or type(value := turn.get("value")) is not str
+            or len(value) > limits.turn_chars
+            or CONTROL_CHARACTERS.search(value)
         ):
             return None
+        chars += len(value) + 32  # the turn's keys and punctuation
     if image is None:
         image = ""
     elif (
@@ -63,15 +88,20 @@ def _plainly_valid(record: Any, context: Context) -> ItemRecord | None:
         or image[0] in "./ "
         or image[-1] == " "
         or ".." in image
+        or len(image) > IMAGE_PATH_CHARS
+        or CONTROL_CHARACTERS.search(image)
         or (context.images is not None and image not in context.images)
     ):
         return None
+    if (chars + len(image)) * JSON_BYTES_PER_CHAR + 64 > limits.record_bytes:
+        return None  # possibly over the cap: `_checked` measures it
     return ItemRecord(external_id, image, turns, task_type(external_id, turns))
 
 
 def _checked(path: Path, index: int, record: Any, context: Context) -> ItemRecord:
     check = Checker(path, index)
-    external_id = check.identifier(record, "id")
+    external_id = check.identifier(record, "id", context.limits)
+    check.scan(record, context.limits)
     image = check.get(record, "image", str, required=False)
     if image is not None:
         image = check.image(image, "image", context)

@@ -26,7 +26,8 @@ def parse(path: Path, context: Context) -> Records:
 
 def parse_record(path: Path, index: int, record: Any, context: Context) -> ItemRecord:
     check = Checker(path, index)
-    external_id = check.identifier(record, "id")
+    external_id = check.identifier(record, "id", context.limits)
+    check.scan(record, context.limits)
     turns = check_turns(check, check.get(record, "conversations", list), ("user", "assistant"))
     images: list[str] = []
     for position, turn in enumerate(turns):
