@@ -64,7 +64,7 @@ SPLIT_CHARS = 32  # Item.split's max_length
 class Limits:
     """Size caps per record (IMPORT_MAX_* settings; audit.services fills them in)."""
 
-    turn_chars: int = 20_000  # any one text: a turn, a choice, a hint, a lecture
+    turn_chars: int = 32_000  # any one text: a turn, a choice, a hint, a lecture
     record_bytes: int = 1_000_000  # a record as JSON (JSON Lines: its line, refused before it is read whole)
     id_chars: int = 200  # Item.external_id's max_length
 

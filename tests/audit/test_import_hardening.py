@@ -159,9 +159,9 @@ def test_a_pope_id_too_long_once_its_split_is_added(tmp_path, images, db_state):
 
 def test_an_oversize_turn_is_refused(tmp_path, existing, db_state, settings):
     before = db_state()
-    long_turn = [TURNS[0], {"from": "gpt", "value": "word " * 4_001}]
+    long_turn = [TURNS[0], {"from": "gpt", "value": "word " * 6_401}]
     message = refused(llava(tmp_path, {"id": "x2", "conversations": long_turn}))
-    assert "record 1 (id 'x2'): field 'conversations[1].value': 20,005 characters; at most 20,000 (IMPORT_MAX_TURN_CHARS)" in message
+    assert "record 1 (id 'x2'): field 'conversations[1].value': 32,005 characters; at most 32,000 (IMPORT_MAX_TURN_CHARS)" in message
     settings.IMPORT_MAX_TURN_CHARS = 10
     assert "record 0 (id 'x1'): field 'conversations[0].value': 26 characters" in refused(llava(tmp_path))
     assert db_state() == before
