@@ -15,6 +15,8 @@ from rest_framework.fields import IntegerField
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from config.inputs import MAX_ID, BadInput, check_query, error, parse_id
+
 from . import serializers as s
 from .access import READERS, campaign_for_annotator, campaign_for_reader, require_role, visible_campaigns
 from .assignment import next_assignment
@@ -95,7 +97,8 @@ def undo(request: Request, campaign_id: int) -> Response:
     """
     campaign = campaign_for_annotator(request.user, campaign_id)
     assignment = request.data.get("assignment") if isinstance(request.data, dict) else None
-    if assignment is not None and (not isinstance(assignment, int) or isinstance(assignment, bool)):
+    if assignment is not None and (not isinstance(assignment, int) or isinstance(assignment, bool)
+                                   or not 1 <= assignment <= MAX_ID):
         return Response({"detail": "assignment must be an assignment id", "field": "assignment"}, status=400)
     try:
         undone = do_undo(campaign, annotator=request.user, assignment_id=assignment)
@@ -118,8 +121,12 @@ def my_tally(request: Request, campaign_id: int) -> Response:
 def my_grades(request: Request) -> Response:
     """Your own current grades, newest first (everyone sees only their own here)."""
     grades = Assessment.objects.filter(annotator=request.user).select_related("entry__translation__item")
-    if request.query_params.get("campaign"):
-        grades = grades.filter(entry__campaign_id=request.query_params["campaign"])
+    try:
+        campaign = check_query(request).get("campaign")
+        if campaign:
+            grades = grades.filter(entry__campaign_id=parse_id("campaign", campaign))
+    except BadInput as bad:
+        return error(400, bad.detail, bad.field)
     grades = grades.order_by("-created_at")[:500]
     return Response(s.MyGrade(grades, many=True).data)
 

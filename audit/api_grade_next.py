@@ -27,6 +27,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from rest_framework.authtoken.models import Token
 
+from config.inputs import MAX_ID, BadInput, check_tree
+
 from . import prepared
 from .access import check_role
 from .grade_next import grade_and_next
@@ -88,11 +90,17 @@ def _input(raw: bytes) -> tuple[dict[str, Any], bool, set[int]]:
         raise GradingError(400, f"the body is not JSON: {exc}", "body") from None
     if not isinstance(data, dict):
         raise GradingError(400, "the body must be a JSON object", "body")
+    try:  # depth and control characters, as DRF's parser checks them (config/inputs.py)
+        check_tree(data)
+    except BadInput as bad:
+        raise GradingError(400, bad.detail, bad.field) from None
     want_next = data.get("next", False)
     if not isinstance(want_next, bool):
         raise GradingError(400, "next must be true or false", "next")
     exclude = data.get("exclude") or []
-    if not isinstance(exclude, list) or not all(isinstance(x, int) and not isinstance(x, bool) for x in exclude):
+    if not isinstance(exclude, list) or not all(
+        isinstance(x, int) and not isinstance(x, bool) and 1 <= x <= MAX_ID for x in exclude
+    ):
         raise GradingError(400, "exclude must be a list of assignment ids", "exclude")
     return data, want_next, set(exclude)
 

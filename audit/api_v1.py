@@ -21,6 +21,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import UserRateThrottle
 
+from config.inputs import BadInput, check_query, error, first_error, id_field, parse_id
+
 from .access import READERS, require_role
 from .export.build import ExportError, create_rule, request_snapshot
 from .export.download import snapshot_download
@@ -51,41 +53,22 @@ class Error(serializers.Serializer):
     field = serializers.CharField(required=False)
 
 
-def _error(code: int, detail: str, field: str | None = None, **extra: Any) -> Response:
-    body: dict[str, Any] = {"detail": detail, **extra}
-    if field:
-        body["field"] = field
-    return Response(body, status=code)
-
-
 ERRORS = {400: Error, 403: Error, 404: Error}
 
 
-class BadQuery(Exception):
-    def __init__(self, field: str, detail: str) -> None:
-        self.field, self.detail = field, detail
-
-
 def _query(request: Request, allowed: dict[str, tuple[str, ...] | None]) -> dict[str, str]:
-    """The query parameters, checked: an unknown name or value is a 400 naming it."""
+    """The query parameters, checked: an unknown name or value, or a control character, is a BadInput naming it."""
     values: dict[str, str] = {}
-    for key in request.query_params:
+    for key, value in check_query(request).items():
         if key in ("cursor", "page_size"):
             continue
         if key not in allowed:
-            raise BadQuery(key, f"unknown filter {key!r}; known filters: {', '.join(sorted(allowed))}")
-        value = request.query_params[key]
+            raise BadInput(key, f"unknown filter {key!r}; known filters: {', '.join(sorted(allowed))}")
         choices = allowed[key]
         if choices is not None and value not in choices:
-            raise BadQuery(key, f"unknown value {value!r} for {key}; expected one of: {', '.join(choices)}")
+            raise BadInput(key, f"unknown value {value!r} for {key}; expected one of: {', '.join(choices)}")
         values[key] = value
     return values
-
-
-def _int(field: str, value: str) -> int:
-    if not value.isdigit() or len(value) > 18:
-        raise BadQuery(field, f"expected a positive integer id, got {value!r}")
-    return int(value)
 
 
 class Pages(CursorPagination):
@@ -153,7 +136,7 @@ def dataset(request: Request, dataset_id: int) -> Response:
     require_role(request.user, *READERS)
     found = _datasets().filter(pk=dataset_id).first()
     if found is None:
-        return _error(404, f"no dataset {dataset_id}", "dataset_id")
+        return error(404, f"no dataset {dataset_id}", "dataset_id")
     return Response(DatasetOut(found).data)
 
 
@@ -194,8 +177,8 @@ def items(request: Request) -> Response:
     require_role(request.user, *READERS)
     try:
         query = _query(request, ITEM_FILTERS)
-    except BadQuery as bad:
-        return _error(400, bad.detail, bad.field)
+    except BadInput as bad:
+        return error(400, bad.detail, bad.field)
     queryset = Item.objects.select_related("dataset")
     if "dataset" in query:
         queryset = queryset.filter(dataset__name=query["dataset"])
@@ -220,7 +203,7 @@ def item(request: Request, item_id: int) -> Response:
     require_role(request.user, *READERS)
     found = Item.objects.select_related("dataset").filter(pk=item_id).first()
     if found is None:
-        return _error(404, f"no item {item_id}", "item_id")
+        return error(404, f"no item {item_id}", "item_id")
     return Response(ItemOut(found).data)
 
 
@@ -267,9 +250,9 @@ def translations(request: Request) -> Response:
     require_role(request.user, *READERS)
     try:
         query = _query(request, TRANSLATION_FILTERS)
-        item_id = _int("item", query["item"]) if "item" in query else None
-    except BadQuery as bad:
-        return _error(400, bad.detail, bad.field)
+        item_id = parse_id("item", query["item"]) if "item" in query else None
+    except BadInput as bad:
+        return error(400, bad.detail, bad.field)
     queryset = _translations()
     if item_id is not None:
         queryset = queryset.filter(item_id=item_id)
@@ -294,7 +277,7 @@ def translation(request: Request, translation_id: int) -> Response:
     require_role(request.user, *READERS)
     found = _translations().filter(pk=translation_id).first()
     if found is None:
-        return _error(404, f"no translation {translation_id}", "translation_id")
+        return error(404, f"no translation {translation_id}", "translation_id")
     return Response(TranslationOut(found).data)
 
 
@@ -313,12 +296,6 @@ class RuleIn(serializers.Serializer):
                                  "unaudited, datasets, splits, task_types, engine, model, prompt_version, target_language")  # fmt: skip
 
 
-def _first_error(serializer: serializers.Serializer) -> Response:
-    field, messages = next(iter(serializer.errors.items()))
-    message = messages[0] if isinstance(messages, list) and messages else str(messages)
-    return _error(400, f"{field}: {message}", field)
-
-
 @extend_schema(methods=["GET"], responses={200: RuleOut(many=True), 403: Error})
 @extend_schema(methods=["POST"], request=RuleIn, responses={201: RuleOut, 400: Error, 403: Error})
 @api_view(["GET", "POST"])
@@ -331,13 +308,13 @@ def rules(request: Request) -> Response:
     require_role(request.user, ADMIN)
     data = RuleIn(data=request.data)
     if not data.is_valid():
-        return _first_error(data)
+        return first_error(data)
     try:
         rule = create_rule(data.validated_data["name"], data.validated_data["spec"], created_by=request.user)
     except RuleError as exc:
-        return _error(400, str(exc), f"spec.{exc.field}")
+        return error(400, str(exc), f"spec.{exc.field}")
     except ExportError as exc:
-        return _error(exc.status, exc.message, exc.field)
+        return error(exc.status, exc.message, exc.field)
     return Response(RuleOut(rule).data, status=status.HTTP_201_CREATED)
 
 
@@ -348,7 +325,7 @@ def rule(request: Request, rule_id: int) -> Response:
     require_role(request.user, *READERS)
     found = FilterRule.objects.filter(pk=rule_id).first()
     if found is None:
-        return _error(404, f"no filter rule {rule_id}", "rule_id")
+        return error(404, f"no filter rule {rule_id}", "rule_id")
     return Response(RuleOut(found).data)
 
 
@@ -371,7 +348,7 @@ class SnapshotOut(serializers.ModelSerializer):
 
 
 class SnapshotIn(serializers.Serializer):
-    rule = serializers.IntegerField(min_value=1, max_value=2**62)
+    rule = id_field()
     format = serializers.ChoiceField(choices=["llava", "jsonl", "benchmark"], default="llava")
 
 
@@ -392,9 +369,9 @@ def snapshots(request: Request) -> Response:
         require_role(request.user, *READERS)
         try:
             query = _query(request, {"rule": None})
-            rule_id = _int("rule", query["rule"]) if "rule" in query else None
-        except BadQuery as bad:
-            return _error(400, bad.detail, bad.field)
+            rule_id = parse_id("rule", query["rule"]) if "rule" in query else None
+        except BadInput as bad:
+            return error(400, bad.detail, bad.field)
         queryset = Snapshot.objects.select_related("rule")
         if rule_id is not None:
             queryset = queryset.filter(rule_id=rule_id)
@@ -402,14 +379,14 @@ def snapshots(request: Request) -> Response:
     require_role(request.user, ADMIN)
     data = SnapshotIn(data=request.data)
     if not data.is_valid():
-        return _first_error(data)
+        return first_error(data)
     found = FilterRule.objects.filter(pk=data.validated_data["rule"]).first()
     if found is None:
-        return _error(404, f"no filter rule {data.validated_data['rule']}", "rule")
+        return error(404, f"no filter rule {data.validated_data['rule']}", "rule")
     try:
         snapshot, created = request_snapshot(found, data.validated_data["format"], created_by=request.user)
     except ExportError as exc:
-        return _error(exc.status, exc.message, exc.field)
+        return error(exc.status, exc.message, exc.field)
     return Response(SnapshotOut(snapshot).data, status=status.HTTP_202_ACCEPTED if created else status.HTTP_200_OK)
 
 
@@ -421,7 +398,7 @@ def snapshot(request: Request, snapshot_id: int) -> Response:
     require_role(request.user, *READERS)
     found = Snapshot.objects.select_related("rule").filter(pk=snapshot_id).first()
     if found is None:
-        return _error(404, f"no snapshot {snapshot_id}", "snapshot_id")
+        return error(404, f"no snapshot {snapshot_id}", "snapshot_id")
     return Response(SnapshotOut(found).data)
 
 
@@ -441,8 +418,8 @@ def snapshot_file(request: Request, snapshot_id: int):
     require_role(request.user, *READERS)
     found = Snapshot.objects.filter(pk=snapshot_id).first()
     if found is None:
-        return _error(404, f"no snapshot {snapshot_id}", "snapshot_id")
+        return error(404, f"no snapshot {snapshot_id}", "snapshot_id")
     if found.state != Snapshot.State.DONE:
-        return _error(409, f"snapshot {snapshot_id} is {found.state}; its file is not ready", state=found.state,
+        return error(409, f"snapshot {snapshot_id} is {found.state}; its file is not ready", state=found.state,
                       message=found.message)  # fmt: skip
     return snapshot_download(request, found)

@@ -16,8 +16,10 @@ from rest_framework.decorators import api_view, throttle_classes
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from config.inputs import BadInput, error, parse_id
+
 from .access import READERS, require_role
-from .api_v1 import ERRORS, PAGE_PARAMS, THROTTLES, BadQuery, Pages, _error, _int, _paged, _query
+from .api_v1 import ERRORS, PAGE_PARAMS, THROTTLES, Pages, _paged, _query
 from .export.rules import GRADES
 from .models import Assessment
 from .roles import ANNOTATOR
@@ -72,11 +74,11 @@ def assessments(request: Request) -> Response:
     queryset, reader = _visible(request.user)
     try:
         query = _query(request, FILTERS)
-        ids = {key: _int(key, query[key]) for key in ("campaign", "translation", "annotator") if key in query}
-    except BadQuery as bad:
-        return _error(400, bad.detail, bad.field)
+        ids = {key: parse_id(key, query[key]) for key in ("campaign", "translation", "annotator") if key in query}
+    except BadInput as bad:
+        return error(400, bad.detail, bad.field)
     if not reader and ids.get("annotator", request.user.pk) != request.user.pk:
-        return _error(403, "annotators see only their own assessments; leave out annotator or use your own id",
+        return error(403, "annotators see only their own assessments; leave out annotator or use your own id",
                       "annotator")  # fmt: skip
     if "campaign" in ids:
         queryset = queryset.filter(entry__campaign_id=ids["campaign"])
@@ -99,5 +101,5 @@ def assessment(request: Request, assessment_id: int) -> Response:
     queryset, reader = _visible(request.user)
     found = queryset.filter(pk=assessment_id).first()
     if found is None:
-        return _error(404, f"no assessment {assessment_id} among those you may see", "assessment_id")
+        return error(404, f"no assessment {assessment_id} among those you may see", "assessment_id")
     return Response(AssessmentOut(found, context={"reader": reader}).data)

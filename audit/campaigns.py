@@ -25,6 +25,7 @@ from .controls import make_control
 from .models import Assignment, Campaign, Dataset, Entry, Membership
 from .roles import ANNOTATOR, role_of
 
+MAX_INT = 2**31 - 1
 MAX_CONTROLS = 300
 """Control pool cap: each control has one slot per annotator, so a pool of 5% of a
 million translations would mean millions of slots. An annotator who has seen every
@@ -72,6 +73,16 @@ def validate_spec(spec: CampaignSpec) -> None:
         errors["sample_size"].append(f"sampling {spec.sampling!r} needs a sample size N > 0")
     if not 1 <= spec.lease_minutes <= 24 * 60:
         errors["lease_minutes"].append("lease must last between 1 minute and one day")
+    for name in ("name", "target_language", "engine", "model", "prompt_version"):
+        value = getattr(spec, name)
+        if any(ord(c) < 32 for c in value):  # PostgreSQL cannot store NUL; no name holds a control character
+            errors[name].append(f"{name} holds a control character")
+    for name in ("seed", "sample_size"):
+        value = getattr(spec, name)
+        if value is not None and not 0 <= value <= MAX_INT:  # the columns are PostgreSQL integers
+            errors[name].append(f"{name} must lie between 0 and {MAX_INT}")
+    if errors:  # the name lookup below cannot take a NUL either
+        raise ValidationError(dict(errors))
     if Campaign.objects.filter(name=spec.name).exists():
         errors["name"].append(f"a campaign named {spec.name!r} already exists")
     if errors:

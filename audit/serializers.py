@@ -5,12 +5,14 @@ from __future__ import annotations
 from django.contrib.auth.models import User
 from rest_framework import serializers
 
+from config.inputs import MAX_INT, MAX_SMALL, count_field, id_field
+
 from .models import Assessment, Campaign, Dataset
 from .payloads import item_label
 
 
 class NextItemInput(serializers.Serializer):
-    exclude = serializers.ListField(child=serializers.IntegerField(), required=False, default=list)
+    exclude = serializers.ListField(child=id_field(), required=False, default=list)
 
 
 class GradeInput(serializers.Serializer):
@@ -20,7 +22,7 @@ class GradeInput(serializers.Serializer):
     comment = serializers.CharField(required=False, allow_blank=True, default="")
     seconds = serializers.FloatField(required=False, default=0.0)
     next = serializers.BooleanField(required=False, default=False, help_text="Also lease and return the next item.")
-    exclude = serializers.ListField(child=serializers.IntegerField(), required=False, default=list)
+    exclude = serializers.ListField(child=id_field(), required=False, default=list)
 
 
 class SkipInput(serializers.Serializer):
@@ -30,23 +32,23 @@ class SkipInput(serializers.Serializer):
 
 class AdjudicateInput(serializers.Serializer):
     grade = serializers.CharField()
-    post_edit_of = serializers.IntegerField(required=False, allow_null=True, default=None)
+    post_edit_of = id_field(required=False, allow_null=True, default=None)
 
 
 class CampaignInput(serializers.Serializer):
     name = serializers.SlugField(max_length=100)
     dataset = serializers.SlugRelatedField(slug_field="name", queryset=Dataset.objects.all())
     annotators = serializers.SlugRelatedField(slug_field="username", queryset=User.objects.all(), many=True)
-    overlap = serializers.IntegerField(default=2)
+    overlap = count_field(high=MAX_SMALL, low=-MAX_SMALL, default=2)  # campaigns.validate_spec says what makes sense
     control_share = serializers.FloatField(default=0.05)
     sampling = serializers.ChoiceField(choices=Campaign.Sampling.choices, default=Campaign.Sampling.ALL)
-    sample_size = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1)
+    sample_size = count_field(required=False, allow_null=True, default=None)
     target_language = serializers.CharField(default="fr")
     engine = serializers.CharField(required=False, allow_blank=True, default="")
     model = serializers.CharField(required=False, allow_blank=True, default="")
     prompt_version = serializers.CharField(required=False, allow_blank=True, default="")
-    lease_minutes = serializers.IntegerField(default=15)
-    seed = serializers.IntegerField(default=0, min_value=0)
+    lease_minutes = count_field(high=MAX_SMALL, low=-MAX_SMALL, default=15)
+    seed = count_field(high=MAX_INT, low=0, default=0)
 
 
 class CampaignSummary(serializers.ModelSerializer):

@@ -19,7 +19,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from audit.access import READERS, require_role
-from audit.api_v1 import ERRORS, THROTTLES, Error, _error
+from audit.api_v1 import ERRORS, THROTTLES, Error
+from config.inputs import MAX_ID, MAX_INT, MAX_SMALL, BadInput, check_query, count_field, error, id_field, parse_int
 from audit.models import Dataset, Snapshot
 from audit.roles import ADMIN
 
@@ -29,27 +30,28 @@ from .recipes import DATA_ROLES, PRESETS, TEMPLATES
 
 
 class TrainingDataSource(serializers.Serializer):
-    snapshot = serializers.IntegerField(required=False, help_text="A built llava snapshot's id.")
-    dataset = serializers.IntegerField(required=False, help_text="An English dataset whose source file is LLaVA JSON.")
+    snapshot = id_field(required=False, help_text="A built llava snapshot's id.")
+    dataset = id_field(required=False, help_text="An English dataset whose source file is LLaVA JSON.")
 
 
 class TrainingJobInput(serializers.Serializer):
     template = serializers.ChoiceField(choices=TEMPLATES)
     preset = serializers.ChoiceField(choices=PRESETS, default="tiny")
     data = serializers.DictField(child=TrainingDataSource(), help_text=f"Data role ({', '.join(DATA_ROLES)}) -> source.")
-    base_job = serializers.IntegerField(required=False, allow_null=True, default=None)
+    base_job = id_field(required=False, allow_null=True, default=None)
     base_path = serializers.CharField(required=False, allow_blank=True, default="")
     overrides = serializers.DictField(required=False, default=dict, help_text="Stage settings, e.g. {\"max_steps\": 100}.")
     name = serializers.CharField(required=False, allow_blank=True, default="")
-    nodes = serializers.IntegerField(required=False, default=1, help_text="Machines (one gpu worker each).")
-    gpus_per_node = serializers.IntegerField(required=False, default=1, help_text="Processes (GPUs) per machine.")
-    log_every = serializers.IntegerField(required=False, default=10)
-    checkpoint_every = serializers.IntegerField(required=False, default=100)
+    # Bounds are the columns' (training/models.py); jobs.create_training_job checks what makes sense.
+    nodes = count_field(high=MAX_SMALL, low=-MAX_SMALL, required=False, default=1, help_text="Machines (one gpu worker each).")
+    gpus_per_node = count_field(high=MAX_SMALL, low=-MAX_SMALL, required=False, default=1, help_text="Processes (GPUs) per machine.")
+    log_every = count_field(low=-MAX_INT, required=False, default=10)
+    checkpoint_every = count_field(low=-MAX_INT, required=False, default=100)
 
 
 class RequeueInput(serializers.Serializer):
-    nodes = serializers.IntegerField(required=False, min_value=1, help_text="Run on this many machines now.")
-    gpus_per_node = serializers.IntegerField(required=False, min_value=1, help_text="With this many GPUs each.")
+    nodes = count_field(high=MAX_SMALL, required=False, help_text="Run on this many machines now.")
+    gpus_per_node = count_field(high=MAX_SMALL, required=False, help_text="With this many GPUs each.")
 
 
 class TrainingJobOutput(serializers.ModelSerializer):
@@ -92,6 +94,7 @@ class TrainingJobViewSet(viewsets.GenericViewSet):
     serializer_class = TrainingJobOutput
     throttle_classes = THROTTLES
     lookup_url_kwarg = "job_id"
+    lookup_value_regex = r"[0-9]+"  # anything else is a 404, never a 500 from the id lookup
 
     def _job(self, job_id: Any) -> TrainingJob | None:
         return TrainingJob.objects.filter(pk=job_id).first()
@@ -107,7 +110,7 @@ class TrainingJobViewSet(viewsets.GenericViewSet):
         require_role(request.user, *READERS)
         job = self._job(job_id)
         if job is None:
-            return _error(404, f"no training job {job_id}")
+            return error(404, f"no training job {job_id}")
         return Response(TrainingJobOutput(job).data)
 
     @extend_schema(request=TrainingJobInput, responses={201: TrainingJobOutput, **ERRORS})
@@ -117,7 +120,7 @@ class TrainingJobViewSet(viewsets.GenericViewSet):
         given = TrainingJobInput(data=request.data)
         if not given.is_valid():
             field, problems = next(iter(given.errors.items()))
-            return _error(400, f"{field}: {problems[0] if isinstance(problems, list) else problems}", field)
+            return error(400, f"{field}: {problems[0] if isinstance(problems, list) else problems}", field)
         values = dict(given.validated_data)
         try:
             base_id = values.pop("base_job")
@@ -126,8 +129,8 @@ class TrainingJobViewSet(viewsets.GenericViewSet):
                 raise jobs.JobValidationError("base_job", f"no training job {base_id}")
             sources = _sources(values.pop("data"))
             job = jobs.create_training_job(**values, data=sources, base_job=base_job, created_by=request.user)
-        except jobs.JobValidationError as error:
-            return _error(400, error.message, error.field)
+        except jobs.JobValidationError as exc:
+            return error(400, exc.message, exc.field)
         return Response(TrainingJobOutput(job).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses={200: TrainingJobOutput, 409: Error, **ERRORS})
@@ -137,9 +140,9 @@ class TrainingJobViewSet(viewsets.GenericViewSet):
         require_role(request.user, ADMIN)
         job = self._job(job_id)
         if job is None:
-            return _error(404, f"no training job {job_id}")
+            return error(404, f"no training job {job_id}")
         if not jobs.cancel(job):
-            return _error(409, f"job {job.pk} is {job.state}; nothing to cancel", "state")
+            return error(409, f"job {job.pk} is {job.state}; nothing to cancel", "state")
         return Response(TrainingJobOutput(job).data)
 
     @extend_schema(request=RequeueInput, responses={200: TrainingJobOutput, 409: Error, **ERRORS})
@@ -150,15 +153,15 @@ class TrainingJobViewSet(viewsets.GenericViewSet):
         require_role(request.user, ADMIN)
         job = self._job(job_id)
         if job is None:
-            return _error(404, f"no training job {job_id}")
+            return error(404, f"no training job {job_id}")
         given = RequeueInput(data=request.data)
         if not given.is_valid():
             field, problems = next(iter(given.errors.items()))
-            return _error(400, f"{field}: {problems[0]}", field)
+            return error(400, f"{field}: {problems[0]}", field)
         try:
             jobs.requeue(job, **given.validated_data)
-        except jobs.JobValidationError as error:
-            return _error(409 if error.field == "state" else 400, error.message, error.field)
+        except jobs.JobValidationError as exc:
+            return error(409 if exc.field == "state" else 400, exc.message, exc.field)
         return Response(TrainingJobOutput(job).data)
 
     @extend_schema(
@@ -171,9 +174,10 @@ class TrainingJobViewSet(viewsets.GenericViewSet):
         require_role(request.user, *READERS)
         job = self._job(job_id)
         if job is None:
-            return _error(404, f"no training job {job_id}")
-        after = request.query_params.get("after_id", "0")
-        if not after.isdigit():
-            return _error(400, f"after_id must be a whole number, got {after!r}", "after_id")
-        points = LossPoint.objects.filter(job=job, id__gt=int(after)).order_by("id")[:10_000]
+            return error(404, f"no training job {job_id}")
+        try:
+            after = parse_int("after_id", check_query(request).get("after_id", "0"), high=MAX_ID)
+        except BadInput as bad:
+            return error(400, bad.detail, bad.field)
+        points = LossPoint.objects.filter(job=job, id__gt=after).order_by("id")[:10_000]
         return Response(LossPointOutput(points, many=True).data)

@@ -17,7 +17,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from audit.access import READERS, require_role
-from audit.api_v1 import ERRORS, THROTTLES, Error, _error, _first_error
+from audit.api_v1 import ERRORS, THROTTLES, Error
+from config.inputs import MAX_SMALL, count_field, error, first_error, id_field
 from audit.models import Snapshot
 from audit.roles import ADMIN
 
@@ -43,17 +44,18 @@ class RunOut(serializers.ModelSerializer):
 
 
 class RunIn(serializers.Serializer):
-    training_job = serializers.IntegerField(required=False)
+    training_job = id_field(required=False)
     model_path = serializers.CharField(required=False, allow_blank=True, default="")
     benchmark = serializers.CharField()
     split = serializers.CharField()
     language = serializers.CharField(default="fr")
     pipeline = serializers.CharField(default="direct")
     engine = serializers.CharField(default="apertium")
-    snapshot = serializers.IntegerField(required=False)
-    max_new_tokens = serializers.IntegerField(required=False)
-    batch_size = serializers.IntegerField(default=64)
-    limit = serializers.IntegerField(required=False)
+    snapshot = id_field(required=False)
+    # Bounds are the columns' (training/models.py); training/evaluation.py checks what makes sense.
+    max_new_tokens = count_field(high=MAX_SMALL, low=-MAX_SMALL, required=False)
+    batch_size = count_field(high=MAX_SMALL, low=-MAX_SMALL, default=64)
+    limit = count_field(low=-MAX_SMALL, required=False)
     name = serializers.CharField(required=False, allow_blank=True, default="")
 
 
@@ -73,22 +75,22 @@ def runs(request: Request) -> Response:
     require_role(request.user, ADMIN)
     data = RunIn(data=request.data)
     if not data.is_valid():
-        return _first_error(data)
+        return first_error(data)
     values: dict[str, Any] = dict(data.validated_data)
     if "training_job" in values:
         job = TrainingJob.objects.filter(pk=values["training_job"]).first()
         if job is None:
-            return _error(404, f"no training job {values['training_job']}", "training_job")
+            return error(404, f"no training job {values['training_job']}", "training_job")
         values["training_job"] = job
     if "snapshot" in values:
         snapshot = Snapshot.objects.filter(pk=values["snapshot"]).first()
         if snapshot is None:
-            return _error(404, f"no snapshot {values['snapshot']}", "snapshot")
+            return error(404, f"no snapshot {values['snapshot']}", "snapshot")
         values["snapshot"] = snapshot
     try:
         run = evaluation.create_evaluation_run(**values, created_by=request.user)
     except evaluation.EvaluationError as exc:
-        return _error(400, exc.message, exc.field)
+        return error(400, exc.message, exc.field)
     return Response(RunOut(run).data, status=status.HTTP_202_ACCEPTED)
 
 
@@ -100,7 +102,7 @@ def run_detail(request: Request, run_id: int) -> Response:
     require_role(request.user, *READERS)
     run = _run(run_id)
     if run is None:
-        return _error(404, f"no evaluation run {run_id}", "run_id")
+        return error(404, f"no evaluation run {run_id}", "run_id")
     return Response(RunOut(run).data)
 
 
@@ -112,9 +114,9 @@ def run_cancel(request: Request, run_id: int) -> Response:
     require_role(request.user, ADMIN)
     run = _run(run_id)
     if run is None:
-        return _error(404, f"no evaluation run {run_id}", "run_id")
+        return error(404, f"no evaluation run {run_id}", "run_id")
     if not evaluation.cancel(run):
-        return _error(409, f"run {run_id} is {run.state}; only queued or running runs can be cancelled", "state")
+        return error(409, f"run {run_id} is {run.state}; only queued or running runs can be cancelled", "state")
     return Response(RunOut(run).data)
 
 
@@ -132,7 +134,7 @@ def run_metrics(request: Request, run_id: int) -> Response:
     require_role(request.user, *READERS)
     run = _run(run_id)
     if run is None:
-        return _error(404, f"no evaluation run {run_id}", "run_id")
+        return error(404, f"no evaluation run {run_id}", "run_id")
     return Response({"state": run.state, "metrics": run.metrics, "diagnostics": run.diagnostics})
 
 
@@ -150,9 +152,9 @@ def run_predictions(request: Request, run_id: int):
     require_role(request.user, *READERS)
     run = _run(run_id)
     if run is None:
-        return _error(404, f"no evaluation run {run_id}", "run_id")
+        return error(404, f"no evaluation run {run_id}", "run_id")
     if run.state != "done" or not run.predictions_file:
-        return _error(409, f"run {run_id} is {run.state}; its predictions file is written when it is done", "state")
+        return error(409, f"run {run_id} is {run.state}; its predictions file is written when it is done", "state")
     return predictions_response(run)
 
 

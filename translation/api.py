@@ -9,6 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from audit.access import READERS, require_role
+from config.inputs import count_field, first_error
 from audit.roles import ADMIN
 
 from . import services
@@ -21,9 +22,9 @@ class JobInput(serializers.Serializer):
     engine = serializers.ChoiceField(choices=sorted(ENGINES))
     model = serializers.CharField(required=False, allow_blank=True, default="")
     options = serializers.DictField(required=False, default=dict, help_text="Engine options, e.g. base_url.")
-    limit = serializers.IntegerField(required=False, min_value=1, allow_null=True, default=None)
+    limit = count_field(required=False, allow_null=True, default=None)
     round_trip = serializers.BooleanField(required=False, default=True)
-    batch_size = serializers.IntegerField(required=False, min_value=1, allow_null=True, default=None)
+    batch_size = count_field(required=False, allow_null=True, default=None)
 
 
 class JobOutput(serializers.ModelSerializer):
@@ -51,7 +52,8 @@ def jobs(request: Request) -> Response:
         return Response(JobOutput(queryset, many=True).data)
     require_role(request.user, ADMIN)
     data = JobInput(data=request.data)
-    data.is_valid(raise_exception=True)
+    if not data.is_valid():
+        return first_error(data)
     try:
         job = services.create_job(**data.validated_data, created_by=request.user)
     except services.JobError as exc:

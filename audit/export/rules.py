@@ -98,12 +98,21 @@ def _check(key: str, value: Any) -> Any:
     if isinstance(default, tuple):
         if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
             raise RuleError(key, f"expected a list of non-empty strings, got {value!r}")
+        for v in value:
+            _no_control(key, v)
         if key == "task_types":
             for v in value:
                 _choice(key, v, TASK_TYPES)
         return tuple(sorted(set(value)))
     if not isinstance(value, str) or len(value) > 200:
         raise RuleError(key, f"expected a string (at most 200 characters), got {value!r}")
+    return _no_control(key, value)
+
+
+def _no_control(key: str, value: str) -> str:
+    """PostgreSQL cannot store NUL in text, and no dataset, engine or model name holds a control character."""
+    if any(ord(c) < 32 for c in value):
+        raise RuleError(key, f"{value!r} holds a control character")
     return value
 
 
