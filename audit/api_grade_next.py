@@ -9,8 +9,8 @@ are checked for CSRF exactly as DRF's SessionAuthentication does; token requests
 no CSRF token, as in DRF.
 
 Body: {"grade", "categories"?, "post_edit"?, "comment"?, "seconds"?, "next"?: bool,
-"exclude"?: [assignment ids]}. Answers 201 {"assessment", "grade", "progress", "next"?},
-or 4xx {"detail", "field"?}.
+"exclude"?: [assignment ids], "key"?: UUID}. Answers 201 {"assessment", "grade", "progress", "next"?},
+or 4xx {"detail", "field"?}. A retry with the key of a grade already stored answers that grade (201).
 """
 
 from __future__ import annotations

@@ -21,12 +21,13 @@ from typing import Any
 
 import orjson
 from django.contrib.auth.models import User
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from . import prepared
 from .assignment import HELD_SQL, CampaignRow, MemberRow, lease_next_item, next_assignment
-from .grading import GradingError, check_lease, clean_grade, do_grade
+from .grading import GradingError, check_lease, clean_grade, clean_key, do_grade, stored_grade
+from .models import Assessment
 from .payloads import item_payload, load_assignment, progress, shape_progress
 
 # The entry is locked with the slot: the k graders of one translation queue here, so the
@@ -50,9 +51,9 @@ SELECT a.state, a.annotator_id, a.leased_until, a.entry_id, e.is_control,
 WRITE_SQL = f"""
 WITH new AS (
     INSERT INTO audit_assessment (assignment_id, entry_id, annotator_id, grade, categories, post_edit, comment,
-                                  seconds, created_at)
+                                  seconds, client_key, created_at)
     VALUES (%(assignment)s, %(entry)s, %(annotator)s, %(grade)s, %(categories)s::jsonb, %(post_edit)s::jsonb,
-            %(comment)s, %(seconds)s, %(now)s)
+            %(comment)s, %(seconds)s, %(key)s::uuid, %(now)s)
     RETURNING id),
 done AS (UPDATE audit_assignment SET state = 'done' WHERE id = %(assignment)s),
 member AS (UPDATE audit_membership SET graded = graded + CASE WHEN %(is_control)s THEN 0 ELSE 1 END
@@ -85,11 +86,28 @@ def grade_and_next(assignment_id: int, data: dict[str, Any], *, annotator: User,
     """Store the grade; return {"assessment", "grade", "progress"} and, with ``want_next``, "next".
 
     Raises GradingError (nothing changed) when the grade is refused. ``exclude`` lists
-    the assignments the page already shows or holds in its buffer.
+    the assignments the page already shows or holds in its buffer. A retry carrying the
+    "key" of the grade already stored (its first answer was lost) gets that grade back.
     """
     now = now or timezone.now()
-    if connection.vendor != "postgresql":
-        return _through_orm(assignment_id, data, annotator, want_next, exclude, now)
+    key = clean_key(data)
+    try:
+        if connection.vendor != "postgresql":
+            return _through_orm(assignment_id, data, annotator, want_next, exclude, now)
+        return _through_sql(assignment_id, data, key, annotator, want_next, exclude, now)
+    except GradingError as refusal:
+        stored = stored_grade(assignment_id, annotator, key) if refusal.status == 409 else None
+        if stored is None:
+            raise
+        return _answer(stored, annotator, want_next, exclude, now)
+    except IntegrityError:  # assessment_unique_client_key: the page sends a fresh key with every grade
+        if key is None:
+            raise
+        raise GradingError(409, f"key {key} already belongs to another of your grades; send a new key", "key") from None
+
+
+def _through_sql(assignment_id: int, data: dict[str, Any], key: Any, annotator: User, want_next: bool,
+                 exclude: set[int], now: datetime) -> dict[str, Any]:  # fmt: skip
     with transaction.atomic():
         params = {"assignment": assignment_id, "annotator": annotator.pk}
         row = prepared.run(LOCK_SQL, params).fetchone()
@@ -102,12 +120,12 @@ def grade_and_next(assignment_id: int, data: dict[str, Any], *, annotator: User,
             is_member=is_member, already_graded=already, state=state, holder=holder, leased_until=leased_until,
         )  # fmt: skip
         values = clean_grade(data, n_turns)
-        snapshot = {key: values[key] for key in ("grade", "categories", "post_edit", "comment", "seconds")}
+        snapshot = {name: values[name] for name in ("grade", "categories", "post_edit", "comment", "seconds")}
         written = prepared.run(WRITE_SQL, {
             **params, "entry": entry_id, "campaign": campaign.id, "is_control": is_control, "overlap": campaign.overlap,
             "grade": values["grade"], "categories": orjson.dumps(values["categories"]).decode(),
             "post_edit": None if values["post_edit"] is None else orjson.dumps(values["post_edit"]).decode(),
-            "comment": values["comment"], "seconds": values["seconds"], "now": now,
+            "comment": values["comment"], "seconds": values["seconds"], "key": key, "now": now,
             "snapshot": orjson.dumps(snapshot).decode(),
         }).fetchone()  # fmt: skip
         assessment, membership_id, served, controls_served, phase, mine, done, held = written
@@ -123,7 +141,12 @@ def grade_and_next(assignment_id: int, data: dict[str, Any], *, annotator: User,
 
 def _through_orm(assignment_id: int, data: dict[str, Any], annotator: User, want_next: bool, exclude: set[int],
                  now: datetime) -> dict[str, Any]:  # fmt: skip
-    assessment = do_grade(assignment_id, data, annotator=annotator, now=now)
+    return _answer(do_grade(assignment_id, data, annotator=annotator, now=now), annotator, want_next, exclude, now)
+
+
+def _answer(assessment: Assessment, annotator: User, want_next: bool, exclude: set[int],
+            now: datetime) -> dict[str, Any]:  # fmt: skip
+    """The answer to a grade stored through the ORM, or found again for a retry."""
     campaign = assessment.assignment.campaign  # fetched with the lease, no extra query
     body: dict[str, Any] = {"assessment": assessment.pk, "grade": assessment.grade,
                             "progress": progress(campaign, annotator.pk)}  # fmt: skip

@@ -8,6 +8,7 @@ grade is recorded in AssessmentChange (who, when, old, new).
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -63,6 +64,31 @@ def clean_grade(data: dict[str, Any], n_turns: int) -> dict[str, Any]:
         raise GradingError(400, "seconds must be a number", "seconds") from None
     return {"grade": grade, "categories": sorted(set(categories)), "post_edit": post_edit, "comment": comment,
             "seconds": seconds}  # fmt: skip
+
+
+def clean_key(data: dict[str, Any]) -> uuid.UUID | None:
+    """The grading page's key for this grade (a UUID), if it sent one; GradingError(400) if it is no UUID."""
+    key = data.get("key")
+    if key is None or isinstance(key, uuid.UUID):
+        return key
+    try:
+        if not isinstance(key, str) or len(key) > 64:
+            raise ValueError(key)
+        return uuid.UUID(key)
+    except ValueError:
+        raise GradingError(400, f"key must be a UUID, got {str(key)[:64]!r}", "key") from None
+
+
+def stored_grade(assignment_id: int, annotator: User, key: uuid.UUID | None) -> Assessment | None:
+    """The grade already stored under ``key`` for this assignment: a retry whose first answer was lost.
+
+    Asked only after a refusal as "already graded", so the first try costs nothing more; a
+    different key (another tab, a second grade) finds nothing and the refusal stands.
+    """
+    if key is None:
+        return None
+    found = Assessment.objects.select_related("assignment__campaign")
+    return found.filter(assignment_id=assignment_id, annotator=annotator, client_key=key).first()
 
 
 def _held_lease(assignment_id: int, annotator: User, now: datetime, *, lock_entry: bool = False) -> Assignment:
@@ -125,7 +151,8 @@ def do_grade(assignment_id: int, data: dict[str, Any], *, annotator: User, now: 
     assignment = _held_lease(assignment_id, annotator, now, lock_entry=True)
     entry = assignment.entry
     values = clean_grade(data, len(entry.control_turns or entry.translation.turns))
-    assessment = Assessment.objects.create(assignment=assignment, entry=entry, annotator=annotator, **values)
+    assessment = Assessment.objects.create(assignment=assignment, entry=entry, annotator=annotator,
+                                           client_key=clean_key(data), **values)  # fmt: skip
     assignment.state = Assignment.State.DONE
     assignment.save(update_fields=["state"])
     if not entry.is_control:

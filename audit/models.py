@@ -265,10 +265,16 @@ class Assessment(models.Model):
     post_edit = models.JSONField(null=True, blank=True, help_text="Corrected turns, if the annotator wrote any.")
     comment = models.TextField(blank=True)
     seconds = models.FloatField(default=0.0, help_text="Time the annotator spent on the item.")
+    client_key = models.UUIDField(
+        null=True, blank=True, help_text="The grading page's key for this grade: a retry carrying it gets this grade back."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["entry", "annotator"], name="assessment_unique_annotator")]
+        constraints = [
+            models.UniqueConstraint(fields=["entry", "annotator"], name="assessment_unique_annotator"),
+            models.UniqueConstraint(fields=["annotator", "client_key"], name="assessment_unique_client_key"),
+        ]
         indexes = [models.Index(fields=["annotator", "-created_at"], name="assessment_mine_idx")]
 
 

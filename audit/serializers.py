@@ -23,6 +23,8 @@ class GradeInput(serializers.Serializer):
     seconds = serializers.FloatField(required=False, default=0.0)
     next = serializers.BooleanField(required=False, default=False, help_text="Also lease and return the next item.")
     exclude = serializers.ListField(child=id_field(), required=False, default=list)
+    key = serializers.UUIDField(required=False, allow_null=True, default=None,
+                                help_text="A fresh UUID per grade: a retry with the same key gets the stored grade back.")
 
 
 class SkipInput(serializers.Serializer):

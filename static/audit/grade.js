@@ -104,13 +104,18 @@
   function markBuffer() { $("grader").dataset.buffered = String(buffer.length); }
 
   function held() { return [current, ...buffer].filter(Boolean).map((item) => item.assignment).concat([...inFlight]); }
-  function take(item) {
+  // A request answered before the server knew of a skip made since may bring back the skipped item
+  // (still leased then): such an answer is stale for that item. skippedAt holds each skip's number.
+  let skips = 0;
+  const skippedAt = new Map();
+  function take(item, asked) {
     // A duplicate answer (already shown, queued, or being graded) is dropped. An item whose skip is
     // still on its way is not a duplicate: every request excluded it, so the server can only be
     // serving it back (assignment.claim_skipped), possibly before the skip's answer arrives here.
     const graded = outbox.filter((job) => job.kind === "grade" && !job.done).map((job) => job.item.assignment);
     const taken = [current, ...buffer].filter(Boolean).map((one) => one.assignment).concat(graded);
     if (!item || taken.includes(item.assignment)) return;
+    if ((skippedAt.get(item.assignment) || 0) > asked) return;
     buffer.push(item);
     if (item.image_url) { const img = new Image(); img.src = item.image_url; }
     markBuffer();
@@ -279,11 +284,12 @@
       const wasQuiet = quiet();
       let again = false;
       try {
+        const asked = skips;
         const result = await post(config.urls.next, { exclude: held() });
         if (result.status === 200) {
           warnNetwork("");
           drained = false;
-          take(result.data.item);
+          take(result.data.item, asked);
           showProgress(result.data.progress);
           again = true;
         } else if (result.status === 204) {
@@ -317,17 +323,29 @@
     outbox.filter((job) => !job.sent).slice(0, Math.max(0, PARALLEL - sending)).forEach(send);
   }
 
+  function newKey() { // a v4 UUID; crypto.randomUUID needs HTTPS, getRandomValues does not
+    const b = crypto.getRandomValues(new Uint8Array(16));
+    b[6] = (b[6] & 0x0f) | 0x40; b[8] = (b[8] & 0x3f) | 0x80;
+    const h = Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+    return h.slice(0, 8) + "-" + h.slice(8, 12) + "-" + h.slice(12, 16) + "-" + h.slice(16, 20) + "-" + h.slice(20);
+  }
+
   async function send(job) {
     job.sent = true;
     sending++;
     const isGrade = job.kind === "grade";
     const path = url(isGrade ? "grade" : "skip", job.item.assignment);
+    // One key per grade, the same on every retry: a retry of a grade stored but whose answer was lost
+    // gets that grade back (201) instead of a 409 "already graded" (audit/grade_next.py).
+    if (isGrade) job.key = job.key || newKey();
     let result = null;
+    let asked = skips;
     for (let attempt = 0; ; attempt++) {
       // Ask for the next item even while a "next" request is out: with grades queued that request may
       // get nothing (leases at MAX_HELD), and this grade frees one. A duplicate is dropped by take().
-      const body = isGrade ? Object.assign({}, job.body, { next: buffer.length < DEPTH, exclude: held() }) : job.body;
+      const body = isGrade ? Object.assign({}, job.body, { next: buffer.length < DEPTH, exclude: held(), key: job.key }) : job.body;
       try {
+        asked = skips;
         result = await post(path, body);
         if (result.status < 500) break; // 2xx stored, 4xx refused for a reason: retrying would not help
       } catch (e) { result = null; }
@@ -343,7 +361,7 @@
     if (isGrade && result.status === 201) {
       job.stored = true;
       showProgress(result.data.progress);
-      take(result.data.next);
+      take(result.data.next, asked);
     } else if (!isGrade && result.status === 200) {
       drained = false; // a skipped item comes back once everything else is done
     } else {
@@ -388,6 +406,7 @@
     }
     const item = current;
     inFlight.add(item.assignment);
+    skippedAt.set(item.assignment, ++skips);
     outbox.push({ kind: "skip", item: item, body: { flag: flag, reason: why } });
     say(flag ? "Item " + item.label + " flagged for reviewers." : "Item " + item.label + " skipped: it comes back at the end.");
     advance();
