@@ -7,6 +7,7 @@ holds one chunk, whatever the file's size (bench/export_bench.py watches its mem
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,8 +22,14 @@ _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
 def parse_range(header: str, size: int) -> tuple[int, int] | None | str:
-    """(start, end inclusive), None for "send it all" (absent or multi-range), or "unsatisfiable"."""
-    if not header or "," in header:
+    """(start, end inclusive), None for "send it all", or "unsatisfiable" (RFC 9110 section 14.2).
+
+    Sent whole: no Range, a unit other than bytes (a server MUST ignore a unit it does not
+    understand), or several ranges (a server MAY ignore those). Unsatisfiable: a bytes range
+    that is malformed or lies outside the file.
+    """
+    unit, _, _ = header.partition("=")
+    if not header or unit.strip().lower() != "bytes" or "," in header:
         return None
     found = _RANGE.match(header.strip())
     if not found or (not found.group(1) and not found.group(2)):
@@ -57,12 +64,9 @@ def snapshot_download(request, snapshot: Snapshot) -> HttpResponse:
     name = f"{snapshot.rule.name}-{snapshot.pk}{path.suffix}"
     wanted = parse_range(request.headers.get("Range", ""), size)
     if wanted == "unsatisfiable":
-        response = HttpResponse(
-            f'{{"detail": "range {request.headers.get("Range")!s} lies outside the file of {size} bytes", '
-            f'"field": "Range"}}',
-            status=416,
-            content_type="application/json",
-        )
+        detail = f"range {request.headers.get('Range')} is malformed or lies outside the file of {size} bytes"
+        response = HttpResponse(json.dumps({"detail": detail, "field": "Range"}), status=416,
+                                content_type="application/json")  # fmt: skip
         response["Content-Range"] = f"bytes */{size}"
         return response
     if wanted is None:
