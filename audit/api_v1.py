@@ -407,7 +407,9 @@ def snapshot(request: Request, snapshot_id: int) -> Response:
         (200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY, description="The whole file."),
         (206, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY, description="The asked byte range."),
         (409, "application/json"): OpenApiResponse(Error, description="Still building (or failed): its state."),
-        (416, "application/json"): OpenApiResponse(Error, description="A bytes range that is malformed or lies outside the file; another unit is ignored (200)."),
+        (416, "application/json"): OpenApiResponse(
+            Error, description="A bytes range that is malformed or lies outside the file (another unit is ignored)."
+        ),
         **{(code, "application/json"): body for code, body in ERRORS.items()},
     }
 )
