@@ -40,6 +40,12 @@ def shown(page) -> str:
     return page.get_attribute("#grader", "data-label")
 
 
+def on_screen(page) -> str:
+    """The item the annotator sees once one is shown (while loading, the label is the last item's)."""
+    page.wait_for_selector("#grader[data-state=item]")
+    return shown(page)
+
+
 def press(page, key: str) -> None:
     """Once an item is on screen, press a key and wait until the page shows another item or leaves the item state."""
     page.wait_for_selector("#grader[data-state=item]")
@@ -159,14 +165,14 @@ def pressed(page) -> list[str]:
 
 def test_skipped_items_come_back_at_the_end_and_the_end_card_counts_them(grading, wait_for):
     page, ann, _ = grading(5)
-    skipped = shown(page)
+    skipped = on_screen(page)
     press(page, "KeyS")
     page.once("dialog", lambda dialog: dialog.accept("two questions in one"))
-    flagged = shown(page)
+    flagged = on_screen(page)
     press(page, "KeyF")
     graded = []
     for _ in range(3):
-        graded.append(shown(page))
+        graded.append(on_screen(page))
         press(page, "Digit1")
     # Everything else graded: the skipped item comes back, last; the flagged one does not.
     page.wait_for_function(f"document.getElementById('grader').dataset.label === '{skipped}'")
