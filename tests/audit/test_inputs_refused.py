@@ -145,11 +145,11 @@ def test_nul_in_a_comment_or_post_edit_is_a_400_on_both_grading_endpoints(world,
     assert not Assessment.objects.exists()
 
 
-def test_nul_in_campaign_fields_is_a_400_and_stores_nothing(world):
+@pytest.mark.parametrize("field,value,named", [("dataset", "\x00", "dataset"), ("annotators", ["ann\x00"], "annotators.0")])
+def test_nul_in_campaign_fields_is_a_400_and_stores_nothing(world, field, value, named):
     campaign, ann, admin = world
-    body = {"name": "c2", "dataset": campaign.dataset.name, "annotators": [ann.username], "overlap": 1,
-            "engine": "apertium\x00"}  # fmt: skip
-    refused(client_for(admin).post("/api/audit/campaigns/", body, format="json"), "engine")
+    body = {"name": "c2", "dataset": campaign.dataset.name, "annotators": [ann.username], "overlap": 1, field: value}
+    refused(client_for(admin).post("/api/audit/campaigns/", body, format="json"), named)
     assert not Campaign.objects.filter(name="c2").exists()
 
 
@@ -160,12 +160,13 @@ def test_nul_in_a_rule_spec_is_a_400(world):
     assert not FilterRule.objects.exists()
 
 
-def test_nul_in_translation_job_options_is_a_400(world):
+@pytest.mark.parametrize("options,field", [
+    ({"base_url": "http://localhost\x00/v1"}, "options.base_url"), ({"base_url\x00": "x"}, "options.base_url\x00"),
+])  # fmt: skip
+def test_nul_in_translation_job_options_is_a_400(world, options, field):
     campaign, _, admin = world
-    body = {"dataset": campaign.dataset.name, "engine": "apertium", "options": {"base_url\x00": "x"}}
-    assert client_for(admin).post("/api/v1/translation/jobs/", body, format="json").status_code == 400
-    body = {"dataset": "\x00", "engine": "apertium"}
-    refused(client_for(admin).post("/api/v1/translation/jobs/", body, format="json"), "dataset")
+    body = {"dataset": campaign.dataset.name, "engine": "openai", "model": "m", "options": options}
+    refused(client_for(admin).post("/api/v1/translation/jobs/", body, format="json"), field)
     assert not TranslationJob.objects.exists()
 
 
