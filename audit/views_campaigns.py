@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -12,6 +13,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
+
+from config.inputs import BadInput, parse_id
 
 from .access import campaign_for_reader, require_role, visible_campaigns
 from .adjudication_queue import FilterError, Pending, QueueFilter, adjudication_item, facets, pending_queue
@@ -82,6 +85,8 @@ def campaign_estimates_page(request: HttpRequest, campaign_id: int) -> HttpRespo
         margin = min(max(float(request.GET.get("margin", "3")) / 100, 0.005), 0.5)
     except ValueError:
         margin = 0.03
+    if not math.isfinite(margin):  # "nan" parses, and passes min/max untouched
+        margin = 0.03
     context = {"campaign": campaign, "est": campaign_estimates(campaign, rule=rule, margin=margin),
                "rules": list(USABLE_RULES), "margin_points": round(margin * 100, 1), "role": role_of(request.user)}  # fmt: skip
     return render(request, "audit/estimates.html", context)
@@ -116,9 +121,10 @@ def _int_field(data, name: str) -> int | None:
     value = (data.get(name) or "").strip()
     if not value:
         return None
-    if not value.isdigit():
-        raise FilterError(name, f"expected a translation number, got {value!r}")
-    return int(value)
+    try:
+        return parse_id(name, value)
+    except BadInput:  # "²" is a digit to str.isdigit, not to int()
+        raise FilterError(name, f"expected a translation number, got {value!r}") from None
 
 
 def _adjudicate(request: HttpRequest, campaign: Campaign, filters: QueueFilter, queue: list[Pending]) -> HttpResponse:

@@ -18,6 +18,7 @@ from audit.access import READERS, require_role
 from audit.job_actions import apply_job_action
 from audit.models import Assessment, Dataset, FinalGrade
 from audit.roles import ADMIN, role_of
+from config.inputs import BadInput, check_text, parse_id
 
 from . import checks, services
 from .engines import ENGINES
@@ -106,10 +107,14 @@ def filter_translations(query) -> tuple[QuerySet, dict[str, str]]:
     """The translations the query string asks for; FilterError names a bad field."""
     chosen = {name: query.get(name, "").strip() for name in ("dataset", "suggested", "final", "check", "engine")}
     translations = Translation.objects.all()
-    if chosen["dataset"]:
-        if not chosen["dataset"].isdigit():
-            raise FilterError("dataset", f"expected a dataset id, got {chosen['dataset']!r}")
-        translations = translations.filter(item__dataset_id=int(chosen["dataset"]))
+    try:
+        for name, value in chosen.items():
+            check_text(name, value)  # a NUL reaches PostgreSQL as an error, not a filter
+        if chosen["dataset"]:
+            translations = translations.filter(item__dataset_id=parse_id("dataset", chosen["dataset"]))
+    except BadInput as error:
+        raise FilterError(error.field, f"expected a dataset id, got {chosen['dataset']!r}"
+                          if error.field == "dataset" else error.detail) from None
     if chosen["suggested"]:
         if chosen["suggested"] not in GRADES:
             raise FilterError("suggested", f"expected one of {', '.join(GRADES)}, got {chosen['suggested']!r}")

@@ -131,7 +131,8 @@ def test_filters_by_kind_and_task_type(world):
 
 
 @pytest.mark.parametrize(
-    ("query", "field"), [("?spread=3", "spread"), ("?kind=great", "kind"), ("?task=poems", "task"), ("?entry=x", "entry")]
+    ("query", "field"), [("?spread=3", "spread"), ("?kind=great", "kind"), ("?task=poems", "task"), ("?entry=x", "entry"),
+     ("?entry=%C2%B2", "entry")]  # "²": a digit to str.isdigit, a ValueError (500) to int()
 )
 def test_a_bad_filter_is_a_400_naming_it(world, query, field):
     campaign, reviewer = world

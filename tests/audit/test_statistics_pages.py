@@ -85,3 +85,13 @@ def test_the_estimates_page_before_any_final_grade():
     html = reviewer().get(f"/audit/campaigns/{campaign.pk}/estimates/").content.decode()
     assert "No estimate yet:</strong> no translation has a final grade yet" in html
     assert "0.000 – 1.000" not in html
+
+
+def test_a_margin_that_is_not_a_number_falls_back_to_three_points():
+    ann = make_user("ann", "annotator")
+    campaign = make_campaign(make_dataset(8), [ann], overlap=1, control_share=0)
+    grade_everything(campaign, ann, lambda lease: "high")
+    client = reviewer()
+    for margin in ("nan", "abc", "inf"):
+        response = client.get(f"/audit/campaigns/{campaign.pk}/estimates/?margin={margin}")
+        assert response.status_code == 200, margin  # "nan" used to be a 500

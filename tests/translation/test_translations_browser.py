@@ -86,6 +86,9 @@ def test_a_bad_filter_is_a_400_naming_the_field(reviewer):
     assert 'data-field="check"' in response.content.decode() and "structure, source_language" in response.content.decode()
     assert reviewer.get("/translation/translations/?final=great").status_code == 400
     assert reviewer.get("/translation/translations/?dataset=abc").status_code == 400
+    assert reviewer.get("/translation/translations/?dataset=%C2%B2").status_code == 400  # "²" used to be a 500
+    nul = reviewer.get("/translation/translations/?engine=%00")  # a 500 on PostgreSQL before
+    assert nul.status_code == 400 and 'data-field="engine"' in nul.content.decode()
 
 
 def test_annotators_are_refused(client):
