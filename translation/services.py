@@ -58,7 +58,6 @@ from .structure import BatchPlan, ItemSource, ItemTranslation, plan_items, trans
 log = logging.getLogger(__name__)
 
 ERROR_LOG_SIZE = 20
-_stale_before = stale_before  # a running job silent since then lost its worker (jobs/lifecycle.py)
 GPU_ENGINES = frozenset({"vllm"})
 
 
@@ -135,7 +134,7 @@ def enqueue(job: TranslationJob) -> None:
 
 def requeue(job: TranslationJob) -> TranslationJob:
     """Put a failed, cancelled or stalled job back in the queue; it resumes where it stopped."""
-    stale = _stale_before()
+    stale = stale_before()
     with transaction.atomic():
         updated = (
             TranslationJob.objects.filter(pk=job.pk)
@@ -229,7 +228,7 @@ def recover_stalled_jobs() -> list[int]:
 
 
 def _claimable() -> Q:
-    return Q(state=TranslationJob.State.QUEUED) | Q(state=TranslationJob.State.RUNNING, heartbeat_at__lt=_stale_before())
+    return Q(state=TranslationJob.State.QUEUED) | Q(state=TranslationJob.State.RUNNING, heartbeat_at__lt=stale_before())
 
 
 def _run_batches(job: TranslationJob, engine: Engine, on_batch) -> None:
