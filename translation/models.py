@@ -10,6 +10,17 @@ from audit.models import Assessment, Item
 class Translation(models.Model):
     Grade = Assessment.Grade  # the suggested grade speaks the annotators' scale
 
+    class InjectedError(models.TextChoices):
+        """An error put in on purpose (translation.injection) so a study knows the truth.
+
+        The study's simulated annotators read this as a translation's real quality.
+        """
+
+        NONE = "", "none"
+        ANSWER_CHANGED = "answer_changed", "answer changed"
+        MEANING_CHANGED = "meaning_changed", "meaning changed"
+        UNTRANSLATED = "untranslated", "untranslated"
+
     item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="translations")
     target_language = models.CharField(max_length=8, default="fr")
     turns = models.JSONField(help_text="Translated LLaVA turns, same shape and order as the item's.")
@@ -23,6 +34,13 @@ class Translation(models.Model):
     tokens = models.PositiveIntegerField(default=0)
     checks = models.JSONField(default=dict, blank=True, help_text="Automatic quality checks.")
     suggested_grade = models.CharField(max_length=16, choices=Grade.choices, blank=True)
+    injected_error = models.CharField(
+        max_length=24,
+        choices=InjectedError.choices,
+        blank=True,
+        default="",
+        help_text="The error injected into this translation on purpose, if any (a study's ground truth).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
