@@ -44,6 +44,30 @@ SHARED_WORDS = frozenset(
     "moment parent parents client clients direction position positions option "
     "options action actions solution solutions section sections version versions".split()
 )
+# Words left in the pivot or source language. Apertium marks the words it did not know
+# (translation/engines/apertium.py reports them per segment): the Spanish its es-fr stage
+# could not translate ("morado": purple) and the English its eng-spa stage could not.
+# Engines that cannot tell get these lists instead: frequent Spanish words that are not
+# French, and English words that are not French either (found in the target AND the source).
+LEFT_LANGUAGE_NAMES = {"es": "Spanish", "en": "English"}
+SPANISH_WORDS = frozenset(
+    "el los una unos unas del al está están hay qué cuál cuáles cuántos cuántas dónde cómo "
+    "pero muy también aquí allí sí debajo encima izquierda derecha arriba "
+    "abajo morado morada morados moradas rojo roja rojos rojas amarillo amarilla amarillos azul "
+    "azules verde verdes negro negra blanco blanca naranja marrón rosado cuadrado cuadrados "
+    "círculo círculos estrella estrellas triángulo triángulos imagen pequeño pequeña".split()
+)
+ENGLISH_WORDS = frozenset(
+    "the is are there what which how many where does this that these those with and of "
+    "colour color shape left right bottom red blue green yellow purple brown pink "
+    "circle circles square squares big small".split()
+)
+# Known mistakes of the English->Spanish->French pivot, source word -> target word:
+# "square" becomes Spanish "plaza" (a town square), which es-fr renders "place".
+PIVOT_MISTRANSLATIONS: dict[str, frozenset[str]] = {
+    "square": frozenset({"place"}),
+    "squares": frozenset({"places"}),
+}
 _WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
 # "1 000" is one number, but a line break always separates two.
 _NUMBER = re.compile(r"\d+(?:[.,\u00a0\u202f]\d+|[^\S\n]\d{3}(?!\d))*")
@@ -323,6 +347,45 @@ def _starts_sentence(line: str, start: int) -> bool:
     return not content or content[-1] in ".!?:"
 
 
+def leftover_words(
+    source: str, target: str, marked: Mapping[str, Sequence[str]] | None = None
+) -> dict[str, list[str]]:
+    """Words of the target left in another language, by language ("es", "en"), in order.
+
+    `marked`: the words the engine says it left (apertium), kept where the target still
+    has them; capitalised and short English words are names or letters, not leftovers.
+    Without it, the word lists: Spanish words, and English words copied from the source.
+    """
+    target_words = _line_words(_plain(target).replace("\n", " "))
+    found: dict[str, list[str]] = {}
+    if marked is not None:
+        for lang, words in marked.items():
+            kept = [
+                w for w in dict.fromkeys(words)
+                if w.lower() in target_words and (lang != "en" or (len(w) > 2 and w.islower()))
+                and w.lower() not in SHARED_WORDS
+            ]  # fmt: skip
+            if kept:
+                found[lang] = kept
+        return found
+    ordered = [word.lower() for word in _WORD.findall(_plain(target))]
+    spanish = [w for w in dict.fromkeys(ordered) if w in SPANISH_WORDS]
+    source_words = _line_words(_plain(source).replace("\n", " "))
+    english = [w for w in dict.fromkeys(ordered) if w in ENGLISH_WORDS and w in source_words]
+    return {lang: words for lang, words in (("es", spanish), ("en", english)) if words}
+
+
+def pivot_mistranslations(source: str, target: str) -> list[str]:
+    """Known pivot mistakes found in a translation: "square -> place"."""
+    source_words = _line_words(_plain(source).replace("\n", " "))
+    target_words = _line_words(_plain(target).replace("\n", " "))
+    return [
+        f"{word} -> {wrong}"
+        for word, wrongs in PIVOT_MISTRANSLATIONS.items() if word in source_words
+        for wrong in sorted(wrongs & target_words)
+    ]  # fmt: skip
+
+
 def roundtrip_chrf(source: str, back_translation: str) -> float:
     from sacrebleu.metrics.chrf import CHRF
 
@@ -336,14 +399,22 @@ def run_checks(
     source_lang: str = "en",
     target_lang: str = "fr",
     back_translation: Sequence[Mapping[str, Any] | str] | None = None,
+    left_words: Mapping[str, Sequence[str]] | None = None,
 ) -> dict[str, Any]:
-    """All checks for one item (turns as LLaVA dicts or plain strings) + a suggested grade."""
+    """All checks for one item (turns as LLaVA dicts or plain strings) + a suggested grade.
+
+    `left_words`: the words the engine says it left untranslated in this item, by
+    language (apertium's marks); None when the engine cannot tell.
+    """
     back = None if back_translation is None else tuple(_text(back_translation))
-    result = _checks(tuple(_text(source_turns)), tuple(_text(target_turns)), back, source_lang, target_lang)
+    marked = None if left_words is None else tuple((lang, tuple(words)) for lang, words in sorted(left_words.items()))
+    result = _checks(tuple(_text(source_turns)), tuple(_text(target_turns)), back, source_lang, target_lang, marked)
     # The cached report is shared: the caller gets its own lists.
     return {
         **result,
         "structure_problems": list(result["structure_problems"]),
+        "left_words": {lang: list(words) for lang, words in result["left_words"].items()},
+        "pivot_mistranslations": list(result["pivot_mistranslations"]),
         "grade_reasons": list(result["grade_reasons"]),
     }
 
@@ -358,6 +429,7 @@ def _checks(
     back_translation: tuple[str, ...] | None,
     source_lang: str,
     target_lang: str,
+    marked: tuple[tuple[str, tuple[str, ...]], ...] | None = None,
 ) -> dict[str, Any]:
     problems = []
     if len(sources) != len(targets):
@@ -379,6 +451,9 @@ def _checks(
         "length_ratio": _round(length_ratio(source_text, target_text)),
         "untranslated_share": _round(untranslated_share(sources, targets)),
         "roundtrip_chrf": None,
+        "left_words": leftover_words(source_text, target_text, None if marked is None else dict(marked)),
+        "left_words_by": "word list" if marked is None else "engine",
+        "pivot_mistranslations": pivot_mistranslations(source_text, target_text),
     }
     if back_translation is not None:
         result["roundtrip_chrf"] = round(roundtrip_chrf(source_text, "\n".join(back_translation)), 2)
@@ -408,6 +483,10 @@ def suggest_grade(signals: Mapping[str, Any], target_lang: str = "fr") -> tuple[
         low.append(f"untranslated share {share:.2f}")
     elif share is not None and share > UNTRANSLATED_HIGH:
         moderate.append(f"untranslated share {share:.2f}")
+    for lang, words in (signals.get("left_words") or {}).items():
+        moderate.append(f"words left in {LEFT_LANGUAGE_NAMES.get(lang, lang)}: {', '.join(words)}")
+    for mistake in signals.get("pivot_mistranslations") or ():
+        moderate.append(f"pivot mistranslation: {mistake}")
     chrf = signals.get("roundtrip_chrf")
     if chrf is not None and chrf < ROUNDTRIP_MODERATE:
         low.append(f"round-trip chrF {chrf:.1f}")

@@ -50,7 +50,9 @@ from .engines import (
     check_options,
     engine_class,
     get_engine,
+    Usage,
 )
+from .injection import Injection, split_options
 from .models import Translation, TranslationJob
 from .prompts import prompt_hash
 from .structure import BatchPlan, ItemSource, ItemTranslation, plan_items, translate_items
@@ -210,8 +212,11 @@ def run_job(
     mine = lambda: TranslationJob.objects.filter(pk=job_id, state=TranslationJob.State.RUNNING)  # noqa: E731
     try:
         engine = get_engine(job.engine, **{**_engine_arguments(job), **(engine_arguments or {})})
-        with _rare_collections(), heartbeat(mine, name=f"translation-job-{job_id}"):
-            _run_batches(job, engine, on_batch)
+        try:
+            with _rare_collections(), heartbeat(mine, name=f"translation-job-{job_id}"):
+                _run_batches(job, engine, on_batch)
+        finally:
+            engine.close()  # apertium's pipelines live for the job, not the worker
     except (EngineUnavailable, UnknownEngine) as exc:
         _finish(job, TranslationJob.State.FAILED, str(exc))
     except Exception as exc:  # the job page shows it; the worker lives on
@@ -290,7 +295,7 @@ def _run_batches(job: TranslationJob, engine: Engine, on_batch) -> None:
 class _Translated:
     """One batch back from the engine: what translated, what failed, what it cost."""
 
-    done: list[tuple[store.PendingItem, ItemTranslation, ItemTranslation | None]] = field(default_factory=list)
+    done: list[tuple[store.PendingItem, ItemTranslation, ItemTranslation | None, Usage]] = field(default_factory=list)
     failures: list[dict] = field(default_factory=list)
     seconds: float = 0.0
     tokens: int = 0
@@ -399,10 +404,11 @@ def _engine_work(job: TranslationJob, engine: Engine, planned: _Planned) -> _Tra
 
 def _checked(job: TranslationJob, output: _Translated | _EngineOutput) -> tuple[list[store.Row], _Translated]:
     """Render a batch the engine translated and check each item (pure Python, no database)."""
+    injection = Injection.from_options(job.options)
     if isinstance(output, _Translated):
         rows = [
-            store.Row(item.pk, _content(job, item, translated, back.conversations if back else None))
-            for item, translated, back in output.done
+            store.Row(item.pk, _content(job, item, translated, back.conversations if back else None, usage, injection))
+            for item, translated, back, usage in output.done
         ]
         return rows, output
     planned, usage = output.planned, output.result.usage
@@ -420,19 +426,55 @@ def _checked(job: TranslationJob, output: _Translated | _EngineOutput) -> tuple[
             translated = next(rendered) if index in planned.fresh else planned.plan.render_other(
                 ItemSource(item.conversations, item.meta, item.task_type), translations
             )  # fmt: skip
-            seen = _Seen(translated.engine_outputs(), _content(job, item, translated, None))
+            seen = _Seen(translated.engine_outputs(), _content(job, item, translated, None, usage))
             _seen.put(key, seen)
-        rows.append(store.Row(item.pk, seen.content))
+        rows.append(store.Row(item.pk, _injected(job, item, seen.content, injection)))
     tokens = (usage.prompt_tokens or 0) + (usage.completion_tokens or 0)
     return rows, _Translated(seconds=output.seconds, tokens=tokens)
 
 
-def _content(job: TranslationJob, item: store.PendingItem, translated: ItemTranslation, back) -> store.Content:
+def _content(
+    job: TranslationJob, item: store.PendingItem, translated: ItemTranslation, back, usage: Usage,
+    injection: Injection | None = None,
+) -> store.Content:  # fmt: skip
+    turns, kind = injection.apply(item.external_id, item.conversations, translated.conversations) if injection \
+        else (translated.conversations, "")  # fmt: skip
     checks = run_checks(
-        item.conversations, translated.conversations,
+        item.conversations, turns,
         source_lang=job.source_language, target_lang=job.target_language, back_translation=back,
+        left_words=_left_words(translated, usage),
     )  # fmt: skip
-    return store.Content(translated.conversations, translated.meta, checks)
+    return store.Content(turns, translated.meta, checks, kind)
+
+
+def _injected(
+    job: TranslationJob, item: store.PendingItem, content: store.Content, injection: Injection | None
+) -> store.Content:
+    """An item's content with the error the job's injection draws for it, checked again
+    (a repeat of an item shares its clean content; the error is the item's own)."""
+    if injection is None:
+        return content
+    turns, kind = injection.apply(item.external_id, item.conversations, content.turns)
+    if not kind:
+        return content
+    marked = content.checks.get("left_words_by") == "engine"  # what the engine marked, as found
+    checks = run_checks(
+        item.conversations, turns, source_lang=job.source_language, target_lang=job.target_language,
+        left_words=content.checks.get("left_words") if marked else None,
+    )  # fmt: skip
+    return store.Content(turns, content.meta, checks, kind)
+
+
+def _left_words(translated: ItemTranslation, usage: Usage) -> dict[str, tuple[str, ...]] | None:
+    """The words the engine says it left untranslated in this item's segments, by language;
+    None when the engine cannot tell."""
+    if usage.left_words is None:
+        return None
+    left: dict[str, dict[str, None]] = {}
+    for segment, _ in translated.engine_outputs():
+        for lang, words in usage.left_words.get(segment, {}).items():
+            left.setdefault(lang, {}).update(dict.fromkeys(words))
+    return {lang: tuple(words) for lang, words in left.items()}
 
 
 def _store(job: TranslationJob, rows: list[store.Row], result: _Translated, version: store.Version) -> None:
@@ -476,7 +518,8 @@ def _translate_each(job: TranslationJob, engine: Engine, batch: list[store.Pendi
         return merged
     tokens = (forward.usage.prompt_tokens or 0) + (forward.usage.completion_tokens or 0)
     backs = list(back) if back else [None] * len(batch)
-    return _Translated(list(zip(batch, forward, backs)), [], time.perf_counter() - started, tokens)
+    usages = [forward.usage] * len(batch)
+    return _Translated(list(zip(batch, forward, backs, usages)), [], time.perf_counter() - started, tokens)
 
 
 def _translate(job: TranslationJob, engine: Engine, batch: list[store.PendingItem]):
@@ -484,9 +527,15 @@ def _translate(job: TranslationJob, engine: Engine, batch: list[store.PendingIte
     forward = translate_items(engine, sources, job.source_language, job.target_language)
     back = None
     if job.round_trip:
+        # The round trip reads the text stored: with an injected error, if one is drawn.
+        injection = Injection.from_options(job.options)
+        stored = [
+            injection.apply(item.external_id, item.conversations, t.conversations)[0] if injection else t.conversations
+            for item, t in zip(batch, forward)
+        ]
         back = translate_items(
             engine,
-            [ItemSource(t.conversations, {}, s.task_type) for t, s in zip(forward, sources)],
+            [ItemSource(turns, {}, s.task_type) for turns, s in zip(stored, sources)],
             job.target_language,
             job.source_language,
         )
@@ -545,8 +594,9 @@ def _engine_options(job: TranslationJob) -> dict:
 
 
 def _engine_arguments(job: TranslationJob) -> dict:
-    """The engine's constructor arguments: the job's options plus what only settings decide."""
-    arguments = _engine_options(job)
+    """The engine's constructor arguments: the job's options (less the injected errors,
+    which the job applies itself) plus what only settings decide."""
+    arguments, _ = split_options(_engine_options(job))
     if job.engine == "apertium":
         arguments.update(executable=settings.APERTIUM_EXECUTABLE, datadir=settings.APERTIUM_DATADIR)
     elif engine_class(job.engine).local_model and job.model:

@@ -41,7 +41,7 @@ LIMIT %s
 # Constant columns first: their COPY text is formatted once per batch.
 COLUMNS = (
     "target_language", "engine", "model", "prompt_version", "prompt_hash", "params", "seconds", "tokens",
-    "created_at", "item_id", "turns", "meta", "checks", "suggested_grade",
+    "created_at", "item_id", "turns", "meta", "checks", "suggested_grade", "injected_error",
 )  # fmt: skip
 _JSON_OPTIONS = orjson.OPT_NON_STR_KEYS
 
@@ -81,14 +81,16 @@ class Content:
     turns: list[dict[str, Any]]
     meta: dict[str, Any]
     checks: dict[str, Any]
+    injected_error: str = ""  # translation/injection.py: an error put in on purpose
     _copy_text: str | None = None
 
     def copy_text(self) -> str:
-        """The row's last columns (turns, meta, checks, suggested grade) in COPY's text format."""
+        """The row's last columns (turns, meta, checks, suggested grade, injected error)
+        in COPY's text format."""
         if self._copy_text is None:
             self._copy_text = "\t".join((
                 _json_text(self.turns), _json_text(self.meta), _json_text(self.checks),
-                _text(self.checks["suggested_grade"]),
+                _text(self.checks["suggested_grade"]), _text(self.injected_error),
             ))  # fmt: skip
         return self._copy_text
 
@@ -179,6 +181,7 @@ def _bulk_create(version: Version, rows: Sequence[Row], seconds: float, tokens: 
                 prompt_version=version.prompt_version, prompt_hash=version.prompt_hash, params=version.params,
                 seconds=seconds, tokens=tokens, checks=r.content.checks,
                 suggested_grade=r.content.checks["suggested_grade"], created_at=now,
+                injected_error=r.content.injected_error,
             )  # fmt: skip
             for r in rows
         ],

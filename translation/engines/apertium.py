@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import IO
 
 from .base import BatchResult, Engine, EngineError, EngineUnavailable, Usage
+from ..injection import INJECTION_OPTIONS
 from .options import Option
 
 DEBIAN_PACKAGES = ("apertium", "apertium-eng-spa", "apertium-fr-es")
@@ -161,6 +162,7 @@ class ApertiumEngine(Engine):
     request_options = (
         Option("timeout", float, 1, 3600, help="seconds one pipeline stage may take"),
         Option("max_segment_chars", int, 1, 20_000, help="longer segments are split first"),
+        *INJECTION_OPTIONS,  # any engine: errors put in on purpose after it translates
     )
 
     def __init__(

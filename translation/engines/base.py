@@ -45,6 +45,11 @@ class Usage:
     completion_tokens: int | None = None
     requests: int = 0
     retries: int = 0
+    # Words the engine itself knows it left untranslated, per input segment and language
+    # ({"Is there a purple circle?": {"es": ("morado",)}}): apertium's unknown-word marks.
+    # None when the engine cannot tell (the checks then fall back to word lists). It rides
+    # on the usage because the usage is what travels with a batch to its items.
+    left_words: dict[str, dict[str, tuple[str, ...]]] | None = None
 
     def add_tokens(self, prompt: int | None, completion: int | None) -> None:
         if prompt is not None:
@@ -113,6 +118,10 @@ class Engine(abc.ABC):
     @abc.abstractmethod
     def _translate_batch(self, texts: list[str], source: str, target: str) -> BatchResult:
         """Translate non-empty texts; return exactly one output per input, in order."""
+
+    def close(self) -> None:
+        """Release what the engine holds between batches (processes, connections); a job
+        calls it when it ends. The engine may be used again after: it starts them anew."""
 
     def describe(self) -> dict[str, Any]:
         """What a stored Translation records about the engine that made it."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ..injection import INJECTION_OPTIONS
 from ..prompts import PROMPT_VERSION, build_messages
 from .base import BatchResult, Engine, EngineUnavailable, Usage
 from .options import Option
@@ -31,6 +32,7 @@ class HFEngine(Engine):
         Option("batch_size", int, 1, 256, help="segments per generate call"),
         Option("max_new_tokens", int, 1, 4096),
         Option("max_segment_chars", int, 1, 2000),
+        *INJECTION_OPTIONS,  # any engine: errors put in on purpose after it translates
     )
 
     def __init__(

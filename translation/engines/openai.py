@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 
+from ..injection import INJECTION_OPTIONS
 from ..prompts import PROMPT_VERSION, build_messages
 from .base import BatchResult, Engine, EngineError, EngineUnavailable, Usage
 from .options import Option
@@ -51,6 +52,7 @@ class OpenAIEngine(Engine):
         Option("backoff", float, 0, 60, help="first retry delay, seconds"),
         Option("max_backoff", float, 0, 600),
         Option("max_segment_chars", int, 1, 4000),
+        *INJECTION_OPTIONS,  # any engine: errors put in on purpose after it translates
     )
 
     def __init__(

@@ -28,6 +28,8 @@ class Option:
 
     `allowed_by` names the setting that lists the allowed values when they are a
     deployment's choice (OpenAI server URLs); the caller passes that list in.
+    Options naming the same `share` are parts of one whole (the injected error rates,
+    translation/injection.py): together they may not pass 1.
     """
 
     name: str
@@ -36,6 +38,7 @@ class Option:
     maximum: float | None = None
     choices: tuple[str, ...] = ()
     allowed_by: str = ""
+    share: str = ""
     help: str = ""
 
     def describe(self) -> str:
@@ -76,6 +79,12 @@ def check_options(
                 str(key), f"option {key!r} is not accepted by the {engine} engine; accepted options: {accepted}"
             )
         checked[key] = _checked_value(engine, option, value, (allowed or {}).get(key, ()))
+    for share in sorted({option.share for option in declared if option.share}):
+        parts = [option.name for option in declared if option.share == share and option.name in checked]
+        if sum(checked[name] for name in parts) > 1:
+            raise EngineOptionError(
+                parts[-1], f"{engine} options {', '.join(parts)} add up to more than 1 (they share one whole)"
+            )
     return checked
 
 

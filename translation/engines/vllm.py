@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..injection import INJECTION_OPTIONS
 from ..prompts import PROMPT_VERSION, build_messages
 from .base import BatchResult, Engine, EngineUnavailable, Usage
 from .hf import DTYPES
@@ -44,6 +45,7 @@ class VLLMEngine(Engine):
         Option("max_model_len", int, 256, 131_072),
         Option("tensor_parallel_size", int, 1, 8),
         Option("max_segment_chars", int, 1, 4000),
+        *INJECTION_OPTIONS,  # any engine: errors put in on purpose after it translates
     )
 
     def __init__(
