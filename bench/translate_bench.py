@@ -10,7 +10,7 @@
   job + round trip: the same, with the back translation and its chrF check (the default).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/relecture_bench REDIS_URL=redis://127.0.0.1:6379/13 \
-        python bench/translate_bench.py [--items 10000]
+        python bench/translate_bench.py [--items 10000] [--engine-only]
 """
 
 from __future__ import annotations
@@ -76,6 +76,7 @@ def engine_only(items) -> tuple[float, int]:
     # the ratio compares the job with the engine at its own best, not with a slower use of it.
     with ThreadPoolExecutor(max_workers=engine.concurrent_batches) as pool:
         list(pool.map(lambda texts: engine.translate(texts, "en", "fr"), batches))
+    engine.close()  # as a job does when it ends
     return time.perf_counter() - started, sum(len(texts) for texts in batches)
 
 
@@ -171,6 +172,7 @@ def main() -> None:
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/relecture_bench"))
     parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/13"))
     parser.add_argument("--skip-round-trip", action="store_true")
+    parser.add_argument("--engine-only", action="store_true", help="time the engine alone: no worker, no job")
     parser.add_argument("--rounds", type=int, default=3,
                         help="engine-only / job pairs, interleaved; the ratio is of their total times "
                              "(one pair swings by +-0.08 on this shared VM)")
@@ -187,6 +189,10 @@ def main() -> None:
             engine_s, segments = engine_only(items)
             engine_cpu = _cpu(resource.RUSAGE_SELF) + _cpu(resource.RUSAGE_CHILDREN) - cpu
             print(f"load after it / before the job: {_load()}")
+            if args.engine_only:
+                print(f"  engine only {engine_s:5.1f} s ({1000 * engine_cpu / n:.2f} ms CPU/item)")
+                engine_total += engine_s
+                continue
             job_s, job_cpu = queued_job(dataset, n, round_trip=False)
             print(f"load after the job: {_load()}")
             print(f"  engine only {engine_s:5.1f} s ({1000 * engine_cpu / n:.2f} ms CPU/item), "
@@ -195,6 +201,8 @@ def main() -> None:
             engine_total, job_total = engine_total + engine_s, job_total + job_s
         print(f"{n:,} items, {segments:,} engine segments, {args.rounds} rounds")
         print(f"engine only:       {engine_total:6.1f} s  {args.rounds * n / engine_total:7.1f} items/s")
+        if args.engine_only:
+            return
         print(
             f"job (no round trip): {job_total:6.1f} s  {args.rounds * n / job_total:7.1f} items/s"
             f" = {engine_total / job_total:.2f}x engine-only"
