@@ -76,8 +76,9 @@ def test_a_failed_parse_is_always_wrong_never_a_random_guess() -> None:
     [
         ("B", 1, 1.0),  # pred == target
         ("A", 1, 0.0),
-        ("b", 1, 0.0),  # no lower-casing
-        (" B", 1, 0.0),  # no stripping
+        ("b", 1, 1.0),  # case-insensitive since lmms-eval PR #723
+        (" B", 1, 1.0),  # stripped
+        (" b\n", 1, 1.0),
         ("B.", 1, 1.0),  # upper-case letter then "."
         ("B. sticky", 1, 1.0),
         ("B.sticky", 1, 1.0),  # no space needed, unlike LLaVA
@@ -93,7 +94,7 @@ def test_lmms_eval_exact_match(prediction: str, answer: int, score: float) -> No
 
 
 def test_lmms_eval_letter_parse_agrees_with_its_exact_match() -> None:
-    for prediction in ["B", "b", "B.", "B. x", "The answer is B.", "É.", ""]:
+    for prediction in ["B", "b", " b ", "B.", "b.", "B. x", "The answer is B.", "É.", ""]:
         letter = scienceqa.parse_lmms_eval(prediction)
         expected = 1.0 if letter == "B" else 0.0
         assert scienceqa.lmms_eval_exact_match(prediction, 1) == expected

@@ -3,7 +3,8 @@
 ``reference``  LLaVA's evaluation scripts (eval_science_qa.py, m4c_evaluator.py via
                eval_textvqa.py, eval_pope.py): the numbers papers report.
 ``lmms-eval``  lmms-eval's task code (scienceqa/utils.py, textvqa/utils.py,
-               pope/utils.py), which differs from LLaVA in places (see each module).
+               pope/utils.py) on its main branch at ``LMMS_EVAL_COMMIT``, which
+               differs from LLaVA in places (see each module).
 ``french``     this project's French-aware variants (french.py), reported separately.
 
 Every function takes predictions as the reference scorers receive them: stripped of
@@ -15,6 +16,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from training.metrics import french, pope, scienceqa, textvqa
+
+# The lmms-eval snapshot (EvolvingLMMs-Lab/lmms-eval, branch main) whose task code the
+# ``lmms-eval`` parser reproduces; tests/training/test_metrics_lmms_eval_parity.py
+# holds that code as its oracle. Re-read those files before moving this.
+LMMS_EVAL_COMMIT = "75571cfe0fa36ca5ec2e6aa2bb268f9d38295af3"
+LMMS_EVAL_COMMIT_DATE = "2026-08-06"
 
 REFERENCE = "reference"
 LMMS_EVAL = "lmms-eval"
@@ -76,7 +83,8 @@ def textvqa_scores(
     """Per-question VQA accuracy.
 
     ``reference`` keeps m4c's ``assert len(answers) == 10`` (as a ValueError naming
-    the question's position); ``lmms-eval`` and ``french`` accept any number.
+    the question's position); ``lmms-eval`` accepts any number but none (its
+    ``statistics.mean([])`` fails); ``french`` accepts any number (none scores 0).
     """
     if len(predictions) != len(gt_answers):
         raise ValueError("predictions and answer lists differ in length")
@@ -87,6 +95,17 @@ def textvqa_scores(
                     f"question at position {index} has {len(answers)} reference "
                     "answers; the m4c evaluator needs exactly 10"
                 )
+    if parser == LMMS_EVAL:
+        for index, answers in enumerate(gt_answers):
+            if not answers:
+                raise ValueError(
+                    f"question at position {index} has no reference answers; "
+                    "lmms-eval's textvqa_process_results cannot score it"
+                )
+        return [
+            textvqa.lmms_eval_vqa_accuracy(p, a)
+            for p, a in zip(predictions, gt_answers, strict=True)
+        ]
     normalize = textvqa_normalizer(parser)
     return [
         textvqa.vqa_accuracy(p, a, normalize)

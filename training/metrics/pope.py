@@ -10,7 +10,10 @@
   does, instead of crashing.
 
 ``lmms-eval`` - lmms_eval/tasks/pope/utils.py ``pope_process_results`` and the
-  ``pope_aggregate_*`` functions: the prediction is only ``lower().strip()``-ed and
+  ``pope_aggregate_*`` functions, as of lmms-eval main at ``parsers.LMMS_EVAL_COMMIT``
+  (the file last changed in 9596fbd, 2025-04-18, prompts only; the scoring is as in
+  5a4cd11, 2024-01-23). There is no first-word or yes/no-substring rule: the
+  prediction is only ``lower().strip()``-ed and
   compared with the label, so "Yes, there is a dog." is neither yes nor no: it is
   wrong for accuracy and left out of every precision/recall count. Its
   ``pope_aggregate_yes_ratio`` counts the *ground-truth* labels, not the predictions;

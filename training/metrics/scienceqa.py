@@ -14,21 +14,28 @@ Two parsers, each a literal port of its reference:
   parse; LLaVA-1.5 returns -1 (the random line is left unreachable). We follow
   LLaVA-1.5: a failed parse is simply wrong, so scores are deterministic.
 
-``lmms-eval`` - lmms_eval/tasks/scienceqa/utils.py ``sqa_process_results``: the
-  target is ``chr(ord('A') + answer)``; the prediction scores 1 if it equals the
-  target exactly, or if it is at least two characters long, its first character is
-  upper-case and its second is "." and that first character is the target. No
-  lower-casing: the ``ignore_case`` option in scienceqa_img.yaml belongs to the
-  built-in exact_match metric, which this custom ``process_results`` bypasses.
+``lmms-eval`` - lmms_eval/tasks/scienceqa/utils.py ``sqa_process_results`` as of
+  lmms-eval main at ``parsers.LMMS_EVAL_COMMIT`` (the function last changed in
+  8ada805, 2025-07-04, PR #723 "fix a bug in post processing stage of ScienceQA"):
+  the target is the choice's letter, stripped and lower-cased; the prediction is
+  stripped. It scores 1 if ``pred.lower() == target`` ("b" and " B " are right), or,
+  if it is at least two characters long with an upper-case first character and "."
+  second, if that first character lower-cased is the target ("B." and "B.sticky"
+  are right, "b." is not). Anything else scores 0: "(B)", "The answer is B.".
+  Before PR #723 (from f06f8e6, 2024-07-30) it lower-cased the prediction first,
+  so the "upper-case then ." branch could never match and "B." scored 0. This
+  project had ported the case-sensitive code from before f06f8e6 (no strip, no
+  lower-casing: "b" scored 0); it now follows main.
 
-Neither scorer strips whitespace; both references receive text that their
-generation code has already stripped (LLaVA model_vqa_science.py, lmms-eval's model
-wrappers). ``training.metrics.scoring`` strips predictions once, the same way.
+LLaVA's scorer does not strip whitespace: it receives text that its generation code
+has already stripped (model_vqa_science.py). ``training.metrics.scoring`` strips
+predictions once, the same way; lmms-eval's own ``.strip()`` is then a no-op.
 """
 
 from __future__ import annotations
 
 import re
+import string
 
 # eval_science_qa.py: parser.add_argument('--options', default=["A", "B", "C", "D", "E"])
 OPTIONS: tuple[str, ...] = ("A", "B", "C", "D", "E")
@@ -59,17 +66,30 @@ def llava_pred_index(letter: str | None, n_choices: int) -> int:
     return -1
 
 
-def parse_lmms_eval(prediction: str) -> str | None:
-    """The letter ``sqa_process_results`` effectively compares with the target.
+def _lmms_eval_key(prediction: str) -> str:
+    """The lower-case text ``sqa_process_results`` compares with the lower-cased target.
 
-    Its two tests - ``pred == target`` and ``pred[0].isupper() and pred[1] == "."`` -
-    are equivalent to reading a letter this way and comparing it with the target.
+    Its two tests are exclusive: when the "upper-case then ." pattern applies,
+    ``pred.lower()`` is at least two characters and cannot equal a one-letter target,
+    so the score is 1 exactly when this key equals the target.
     """
-    if len(prediction) == 1:
-        return prediction
-    if len(prediction) >= 2 and prediction[0].isupper() and prediction[1] == ".":
-        return prediction[0]
-    return None
+    pred = prediction.strip()
+    if len(pred) >= 2 and pred[0].isupper() and pred[1] == ".":
+        return pred[0].lower()
+    return pred.lower()
+
+
+def parse_lmms_eval(prediction: str) -> str | None:
+    """The option letter ``sqa_process_results`` reads (upper-case), or None.
+
+    A one-character key that is no ASCII letter ("1", "é") is returned as it is: it is
+    read, just never right. Only ASCII keys are upper-cased, because "ı".upper() is
+    "I" although lmms-eval never matches "ı" with "i".
+    """
+    key = _lmms_eval_key(prediction)
+    if len(key) != 1:
+        return None
+    return key.upper() if key in string.ascii_lowercase else key
 
 
 def llava_score(letter: str | None, answer: int, n_choices: int) -> float:
@@ -78,10 +98,16 @@ def llava_score(letter: str | None, answer: int, n_choices: int) -> float:
 
 
 def lmms_eval_exact_match(prediction: str, answer: int) -> float:
-    """lmms-eval ``sqa_process_results``' exact_match for one item (1.0 or 0.0)."""
-    target = target_letter(answer)
-    if prediction == target:
+    """lmms-eval ``sqa_process_results``' exact_match for one item (1.0 or 0.0).
+
+    A line-for-line port of lmms_eval/tasks/scienceqa/utils.py at 8ada805 (PR #723),
+    unchanged on main up to ``parsers.LMMS_EVAL_COMMIT``.
+    """
+    target = target_letter(answer).strip().lower()
+    pred = prediction.strip()
+    if pred.lower() == target:
         return 1.0
-    if len(prediction) >= 2 and prediction[0].isupper() and prediction[1] == ".":
-        return 1.0 if prediction[0] == target else 0.0
+    # pattern: ^[A-Z]\. .*
+    if len(pred) >= 2 and pred[0].isupper() and pred[1] == ".":
+        return 1.0 if pred[0].lower() == target else 0.0
     return 0.0

@@ -36,7 +36,7 @@ def _aligned(
 
     Predictions are stripped of surrounding whitespace: both references score text
     their generation code has already stripped (LLaVA's model_vqa_loader.py and
-    model_vqa_science.py, lmms-eval's model wrappers), and their parsers are
+    model_vqa_science.py, lmms-eval's model wrappers), and LLaVA's parsers are
     whitespace-sensitive ("B" is an answer, " B" is not).
     """
     by_id = read_predictions(predictions)
@@ -110,6 +110,13 @@ def score_files(
                         f"{references}: question_id {item.question_id!r} has "
                         f"{len(item.answers)} answers; the reference (m4c) scorer needs "
                         "exactly 10 (the lmms-eval parser accepts any number)"
+                    )
+        if parser == parsers.LMMS_EVAL:
+            for item in vqa_items:
+                if not item.answers:
+                    raise BenchmarkFormatError(
+                        f"{references}: question_id {item.question_id!r} has no "
+                        "answers; lmms-eval's textvqa scorer needs at least one"
                     )
         texts = _aligned([item.question_id for item in vqa_items], references, predictions)
         scores = parsers.textvqa_scores(texts, [item.answers for item in vqa_items], parser)

@@ -16,15 +16,22 @@ numbers depend on them:
 - the contractions table has capitalised keys ("Im", "Ive") that can never match
   the lower-cased text, and maps "somebody'd" to "somebodyd" (sic).
 
+lmms-eval is followed as of its main at ``parsers.LMMS_EVAL_COMMIT``:
+textvqa/utils.py last changed in c7eaef3 (2026-01-24, imports only) and
+vqa_eval_metric.py in 2c03baf (2024-04-16); the processor is character-for-character
+the one above.
+
 The two references differ only at the edges: m4c asserts exactly ten reference
-answers, lmms-eval accepts any number and scores a missing answer list
-as 0. The score itself - the mean over the ten leave-one-out subsets of
-``min(matches / 3, 1)`` - is the same in both.
+answers; lmms-eval accepts any number (``statistics.mean`` of the leave-one-out
+values, which can differ from m4c's ``sum / len`` in the last bit when there are not
+ten) and fails on an empty list. The score itself - the mean over the leave-one-out
+subsets of ``min(matches / 3, 1)`` - is the same in both.
 """
 
 from __future__ import annotations
 
 import re
+import statistics
 from collections.abc import Callable, Sequence
 
 # m4c_evaluator.py EvalAIAnswerProcessor.CONTRACTIONS, verbatim (keys and values).
@@ -157,3 +164,23 @@ def vqa_accuracy(
         )
         accs.append(min(1.0, matches / 3))
     return sum(accs) / len(accs)
+
+
+def lmms_eval_vqa_accuracy(prediction: str, gt_answers: Sequence[str]) -> float:
+    """lmms-eval ``textvqa_process_results``' exact_match for one question.
+
+    The same leave-one-out score as ``vqa_accuracy`` but averaged with
+    ``statistics.mean`` (exact to the last bit for any number of answers). An empty
+    answer list is an error there (``statistics.mean([])`` raises); here too.
+    """
+    if not gt_answers:
+        raise ValueError("lmms-eval cannot score a question with an empty answer list")
+    pred = normalize_answer(prediction)
+    answers = [normalize_answer(answer) for answer in gt_answers]
+    accs = []
+    for left_out in range(len(answers)):
+        matches = sum(
+            1 for j, answer in enumerate(answers) if j != left_out and answer == pred
+        )
+        accs.append(min(1, float(matches) / 3))
+    return statistics.mean(accs)
