@@ -15,7 +15,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
-import plotly
 from csp.constants import NONCE
 from django.core.exceptions import ImproperlyConfigured
 
@@ -232,8 +231,9 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-# plotly.js is served from the copy inside the plotly package (no CDN): static/plotly/plotly.min.js
-STATICFILES_DIRS = [BASE_DIR / "static", ("plotly", Path(plotly.__file__).parent / "package_data")]
+# plotly.js is vendored (static/vendor/plotly/plotly.min.js, see static/vendor/README.md): no CDN,
+# and no process imports the plotly Python package to find it.
+STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", VAR_DIR / "static"))
 # WhiteNoise warns at every start if it is missing, and DEBUG and the tests never collect into it.
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)

@@ -179,7 +179,7 @@ def test_plain_http_is_redirected_and_https_answers_carry_hsts_and_csp(productio
     assert all("; secure" in c.lower() for c in login.headers.get_all("Set-Cookie") or []), "cookies must be Secure"
 
 
-@pytest.mark.parametrize("path", ["/static/admin/css/base.css", "/static/plotly/plotly.min.js",
+@pytest.mark.parametrize("path", ["/static/admin/css/base.css", "/static/vendor/plotly/plotly.min.js",
                                   "/static/css/relecture.css", "/static/django_htmx/htmx-2.min.js"])  # fmt: skip
 def test_static_files_are_served_with_debug_off(production_server, path):
     base, _ = production_server
