@@ -9,6 +9,7 @@ PostgreSQL and Redis on 127.0.0.1.
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
 from datetime import timedelta
@@ -32,6 +33,46 @@ def env_bool(name: str, default: bool) -> bool:
     if word in {"0", "false", "no", "off"}:
         return False
     raise ImproperlyConfigured(f"{name}={value!r}: expected one of 1/0, true/false, yes/no, on/off")
+
+
+def _env_number(
+    name: str, default: float, parse: type[int] | type[float], minimum: float, maximum: float | None
+) -> int | float:
+    """A number within [minimum, maximum]; unset or empty reads as the default, anything else stops the start."""
+    value = os.environ.get(name)
+    if value is None or not value.strip():
+        return default
+    kind = "an integer" if parse is int else "a number"
+    accepted = f"{kind} from {minimum} to {maximum}" if maximum is not None else f"{kind} of at least {minimum}"
+    try:
+        number = parse(value.strip())
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={value!r}: expected {accepted}") from None
+    # float() reads "nan" and "inf"; neither is a size, a count or a number of seconds.
+    if not math.isfinite(number) or number < minimum or (maximum is not None and number > maximum):
+        raise ImproperlyConfigured(f"{name}={value!r}: expected {accepted}")
+    return number
+
+
+def env_int(name: str, default: int, *, minimum: int = 0, maximum: int | None = None) -> int:
+    """A whole-number setting: "abc", "1.5" or a value out of range stops the start, naming the variable."""
+    return int(_env_number(name, default, int, minimum, maximum))
+
+
+def env_float(name: str, default: float, *, minimum: float = 0.0, maximum: float | None = None) -> float:
+    """A numeric setting (sizes, seconds): "abc", "nan", "inf" or a value out of range stops the start."""
+    return float(_env_number(name, default, float, minimum, maximum))
+
+
+def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    """One of a few words, matched without regard to case and returned as spelled in ``choices``."""
+    value = os.environ.get(name)
+    if value is None or not value.strip():
+        return default
+    by_key = {choice.lower(): choice for choice in choices}
+    if value.strip().lower() not in by_key:
+        raise ImproperlyConfigured(f"{name}={value!r}: expected one of {', '.join(choices)}")
+    return by_key[value.strip().lower()]
 
 
 def env_list(name: str, default: str) -> list[str]:
@@ -74,7 +115,7 @@ MODEL_ROOT = Path(os.environ.get("MODEL_ROOT", VAR_DIR / "models"))
 # Training jobs (training/jobs.py): torch threads per job (0: every core); the text the
 # tiny preset's tokenizer learns (empty: the job's own records); the paper preset's
 # local model directories (nothing is ever downloaded).
-TRAINING_THREADS = int(os.environ.get("TRAINING_THREADS", "0"))
+TRAINING_THREADS = env_int("TRAINING_THREADS", 0)
 TRAINING_TINY_CORPUS = os.environ.get("TRAINING_TINY_CORPUS", "")
 # Multi-GPU jobs (gpus > 1) run under torchrun with NCCL; on a machine without CUDA they are
 # refused unless this is on, which runs the processes on CPUs with gloo (tests, dry runs).
@@ -83,12 +124,12 @@ TRAINING_DISTRIBUTED_CPU = env_bool("TRAINING_DISTRIBUTED_CPU", False)
 # rendezvous at (empty: this host's name resolved), the port (0: a free one), and how
 # long every node waits for the others before the job fails naming who never came.
 TRAINING_RENDEZVOUS_HOST = os.environ.get("TRAINING_RENDEZVOUS_HOST", "")
-TRAINING_RENDEZVOUS_PORT = int(os.environ.get("TRAINING_RENDEZVOUS_PORT", "0"))
-TRAINING_RENDEZVOUS_TIMEOUT = int(os.environ.get("TRAINING_RENDEZVOUS_TIMEOUT", "300"))
+TRAINING_RENDEZVOUS_PORT = env_int("TRAINING_RENDEZVOUS_PORT", 0, maximum=65535)
+TRAINING_RENDEZVOUS_TIMEOUT = env_int("TRAINING_RENDEZVOUS_TIMEOUT", 300, minimum=1)
 # The memory plan (training/memory_plan.py) checks a job against GPUs of this size before
 # it is queued, at this sequence length (LLaVA-1.5's model_max_length).
-TRAINING_GPU_MEMORY_GIB = float(os.environ.get("TRAINING_GPU_MEMORY_GIB", "80"))
-TRAINING_SEQUENCE_LENGTH = int(os.environ.get("TRAINING_SEQUENCE_LENGTH", "2048"))
+TRAINING_GPU_MEMORY_GIB = env_float("TRAINING_GPU_MEMORY_GIB", 80.0, minimum=1.0)
+TRAINING_SEQUENCE_LENGTH = env_int("TRAINING_SEQUENCE_LENGTH", 2048, minimum=1)
 TRAINING_PAPER_LANGUAGE_MODEL_DIR = os.environ.get("TRAINING_PAPER_LANGUAGE_MODEL_DIR", "")
 TRAINING_PAPER_VISION_TOWER_DIR = os.environ.get("TRAINING_PAPER_VISION_TOWER_DIR", "")
 
@@ -97,7 +138,7 @@ OPENAI_BASE_URL = os.environ.get("OPENAI_BASE_URL", "http://127.0.0.1:8001/v1")
 OPENAI_MODEL = os.environ.get("OPENAI_MODEL", "meta-llama/Llama-3.1-8B-Instruct")
 # Servers a translation job request may choose with the `base_url` option (comma-separated);
 # OPENAI_BASE_URL is always allowed. No request sets any other URL (translation/engines/options.py).
-OPENAI_ALLOWED_BASE_URLS = [u.strip() for u in os.environ.get("OPENAI_ALLOWED_BASE_URLS", "").split(",") if u.strip()]
+OPENAI_ALLOWED_BASE_URLS = env_list("OPENAI_ALLOWED_BASE_URLS", "")
 # The `apertium` engine's program and its data: settings only, never a job request's options.
 APERTIUM_EXECUTABLE = os.environ.get("APERTIUM_EXECUTABLE", "apertium")
 APERTIUM_DATADIR = os.environ.get("APERTIUM_DATADIR", "/usr/share/apertium")
@@ -105,9 +146,9 @@ APERTIUM_DATADIR = os.environ.get("APERTIUM_DATADIR", "/usr/share/apertium")
 # Import limits (audit/importers/base.py): one conversation turn, one record as read from
 # its file (JSON Lines: one line), one external id (Item.external_id holds 200). A turn may
 # exceed apertium's 20,000-character segment: that stays one item's translation error.
-IMPORT_MAX_TURN_CHARS = int(os.environ.get("IMPORT_MAX_TURN_CHARS", "32000"))
-IMPORT_MAX_RECORD_BYTES = int(os.environ.get("IMPORT_MAX_RECORD_BYTES", "1000000"))
-IMPORT_MAX_ID_CHARS = int(os.environ.get("IMPORT_MAX_ID_CHARS", "200"))
+IMPORT_MAX_TURN_CHARS = env_int("IMPORT_MAX_TURN_CHARS", 32000, minimum=1)
+IMPORT_MAX_RECORD_BYTES = env_int("IMPORT_MAX_RECORD_BYTES", 1000000, minimum=1)
+IMPORT_MAX_ID_CHARS = env_int("IMPORT_MAX_ID_CHARS", 200, minimum=1, maximum=200)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -168,7 +209,7 @@ TEMPLATES = [
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'relecture.sqlite3'}"),
-        conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")),
+        conn_max_age=env_int("DB_CONN_MAX_AGE", 60),
     )
 }
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
@@ -222,7 +263,7 @@ AXES_LOCKOUT_CALLABLE = "accounts.views.locked_out"
 # Client addresses: REMOTE_ADDR, or with TRUSTED_PROXY_COUNT proxies in front (nginx, a
 # load balancer) the address they appended to X-Forwarded-For. Not ipware's proxy
 # count: it answers None for a chain of unexpected length, and every None shares one counter.
-TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 AXES_CLIENT_IP_CALLABLE = "accounts.login_keys.client_ip"
 
 LANGUAGE_CODE = "en-us"
@@ -256,7 +297,7 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 # (docker-compose.yml publishes no port for `web`), so the header can be trusted.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
-SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0" if DEBUG else "31536000"))
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
 # includeSubDomains covers names under this host only (relecture.example.org's own subdomains).
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
 # Preloading is a promise for the whole registered domain that the browsers' list keeps for
@@ -349,16 +390,19 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 # Every kind of job writes a heartbeat this often, from a thread of its own (jobs/lifecycle.py);
 # a running job silent for JOB_STALE_SECONDS is taken to be orphaned by a dead worker: it
 # may be requeued, and another worker (or its own redelivered message) claims it.
-JOB_HEARTBEAT_SECONDS = float(os.environ.get("JOB_HEARTBEAT_SECONDS", "5"))
-JOB_STALE_SECONDS = int(os.environ.get("JOB_STALE_SECONDS", "30"))
+JOB_HEARTBEAT_SECONDS = env_float("JOB_HEARTBEAT_SECONDS", 5.0, minimum=0.1)
+JOB_STALE_SECONDS = env_int("JOB_STALE_SECONDS", 30, minimum=1)
 # Test and demo knob: a snapshot build waits this long after claiming its row, so a build
 # in progress can be watched (or its worker killed, tests/audit/test_export_concurrency.py).
-EXPORT_BUILD_DELAY_SECONDS = float(os.environ.get("EXPORT_BUILD_DELAY_SECONDS", "0"))
+EXPORT_BUILD_DELAY_SECONDS = env_float("EXPORT_BUILD_DELAY_SECONDS", 0.0)
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "root": {
+        "handlers": ["console"],
+        "level": env_choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")),
+    },
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
