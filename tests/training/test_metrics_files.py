@@ -184,6 +184,15 @@ def test_score_textvqa_reference_needs_ten_answers(tmp_path: Path) -> None:
     assert score_files("textvqa", refs, preds, "lmms-eval")["accuracy"] == 1.0
 
 
+def test_score_textvqa_lmms_eval_needs_an_answer(tmp_path: Path) -> None:
+    # lmms-eval's textvqa_process_results fails on statistics.mean([]); we name the question.
+    refs = textvqa_file(tmp_path, [[]])
+    preds = predictions(tmp_path, {34602: "coke"})
+    with pytest.raises(BenchmarkFormatError, match=r"question_id '34602' has no answers"):
+        score_files("textvqa", refs, preds, "lmms-eval")
+    assert score_files("textvqa", refs, preds, "french")["accuracy"] == 0.0
+
+
 def test_score_pope(tmp_path: Path) -> None:
     refs = write_jsonl(tmp_path / "coco_pope_random.json", POPE_ROWS)
     preds = predictions(tmp_path, {1: "Yes, there is a dog.", 2: "Non.", 3: "Oui.", 4: "No."})
