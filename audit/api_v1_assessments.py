@@ -23,6 +23,7 @@ from .api_v1 import ERRORS, PAGE_PARAMS, THROTTLES, Pages, _paged, _query
 from .export.rules import GRADES
 from .models import Assessment
 from .roles import ANNOTATOR
+from .simulated import simulated_flag
 
 
 class AssessmentOut(serializers.ModelSerializer):
@@ -31,12 +32,15 @@ class AssessmentOut(serializers.ModelSerializer):
     item = serializers.IntegerField(source="entry.translation.item_id")
     annotator_name = serializers.CharField(source="annotator.username")
     is_control = serializers.SerializerMethodField()
+    simulated = serializers.BooleanField(
+        read_only=True, help_text="Given by a simulated annotator (a model grader, audit/simulated.py), not a person."
+    )
 
     class Meta:
         model = Assessment
         fields = [
             "id", "campaign", "entry", "translation", "item", "annotator", "annotator_name", "grade", "categories",
-            "post_edit", "comment", "seconds", "created_at", "is_control",
+            "post_edit", "comment", "seconds", "created_at", "is_control", "simulated",
         ]  # fmt: skip
 
     def get_is_control(self, obj: Assessment) -> bool | None:
@@ -50,7 +54,7 @@ FILTERS: dict[str, tuple[str, ...] | None] = {"campaign": None, "translation": N
 def _visible(user: User) -> tuple[object, bool]:
     """The assessments this user may read, and whether they read as a reviewer/admin."""
     role = require_role(user, ANNOTATOR, *READERS)
-    queryset = Assessment.objects.select_related("entry__translation", "annotator")
+    queryset = Assessment.objects.select_related("entry__translation", "annotator").annotate(simulated=simulated_flag())
     if role == ANNOTATOR:
         return queryset.filter(annotator=user), False
     return queryset, True

@@ -11,12 +11,13 @@ from dataclasses import asdict, dataclass, field
 from itertools import combinations
 from typing import Any
 
-from django.db.models import Count
+from django.db.models import Count, Exists, OuterRef
 
 from translation.models import Translation
 
 from . import agreement, agreement_intervals, estimates
 from .models import Assessment, Campaign, Entry, FinalGrade, Membership, PendingAdjudication
+from .simulated import SIMULATED, simulated_user_ids
 
 
 @dataclass
@@ -63,13 +64,16 @@ def campaign_statistics(campaign: Campaign) -> CampaignStatistics:
     with_consensus = agreement.agreement_with_consensus(ratings)
     reliability = agreement.control_reliability(control_ratings, {e for e, _, _ in control_ratings})
     annotators = []
-    for membership in Membership.objects.filter(campaign=campaign).select_related("annotator").order_by("annotator__username"):
+    memberships = list(Membership.objects.filter(campaign=campaign).select_related("annotator").order_by("annotator__username"))
+    simulated_ids = simulated_user_ids(m.annotator_id for m in memberships)
+    simulated_names = {m.annotator.username for m in memberships if m.annotator_id in simulated_ids}
+    for membership in memberships:
         name = membership.annotator.username
         peer = with_consensus.get(name)
         control = reliability.get(name)
         verdict, verdict_text = agreement.reliability_verdict(control)
         annotators.append({
-            "annotator": name, "graded": by_annotator.get(name, 0),
+            "annotator": name, "simulated": name in simulated_names, "graded": by_annotator.get(name, 0),
             "agreement": peer.share if peer else None, "compared": peer.n_compared if peer else 0,
             "leniency": peer.mean_offset if peer else None,
             "controls": control.n_controls if control else 0, "controls_caught": control.n_caught if control else 0,
@@ -85,7 +89,8 @@ def campaign_statistics(campaign: Campaign) -> CampaignStatistics:
     alpha_interval = agreement_intervals.alpha_interval(ratings)
     return CampaignStatistics(
         progress={"grades_done": done, "grades_needed": total, "remaining": max(total - done, 0),
-                  "finals": sum(finals.values()), "entries": campaign.size},  # fmt: skip
+                  "finals": sum(finals.values()), "entries": campaign.size,
+                  "simulated_grades": sum(by_annotator[name] for name in simulated_names)},  # fmt: skip
         final_counts={grade: finals.get(grade, 0) for grade in ("high", "moderate", "low")},
         pending=PendingAdjudication.objects.filter(entry__campaign=campaign).count(),
         flagged=Entry.objects.filter(campaign=campaign, flagged=True).count(),
@@ -149,6 +154,7 @@ def campaign_estimates(campaign: Campaign, *, rule: str = "high", margin: float 
         "rule": rule,
         "missing": _missing_reason(design, graded),
         "graded": graded,
+        "simulated": simulated_finals(campaign),
         "population": campaign.population,
         "stratified": campaign.sampling == Campaign.Sampling.STRATIFIED,
         "shares": {g: {"share": asdict(sh), "count": asdict(estimates.extrapolate(sh, campaign.population))}
@@ -164,6 +170,12 @@ def campaign_estimates(campaign: Campaign, *, rule: str = "high", margin: float 
             for s in per_type
         ],
     }
+
+
+def simulated_finals(campaign: Campaign) -> int:
+    """Final grades of the campaign that rest on at least one simulated annotator's grade (audit/simulated.py)."""
+    simulated = Assessment.objects.filter(entry_id=OuterRef("entry_id"), annotator__groups__name=SIMULATED)
+    return FinalGrade.objects.filter(entry__campaign=campaign).filter(Exists(simulated)).count()
 
 
 def _missing_reason(design: list[estimates.Stratum], graded: int) -> str | None:

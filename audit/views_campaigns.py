@@ -24,13 +24,23 @@ from .estimates import USABLE_RULES
 from .grading import GradingError, do_adjudicate
 from .models import Campaign, Dataset, Entry, FinalGrade, PendingAdjudication
 from .roles import ADMIN, ANNOTATOR, role_of
+from .simulated import simulated_flag
+
+
+class AnnotatorChoices(forms.ModelMultipleChoiceField):
+    """Annotators to pick, simulated ones (audit/simulated.py) labelled so."""
+
+    def label_from_instance(self, obj: User) -> str:
+        return f"{obj.username} (simulated)" if getattr(obj, "is_simulated", False) else obj.username
 
 
 class CampaignForm(forms.Form):
     name = forms.SlugField(max_length=100)
     dataset = forms.ModelChoiceField(queryset=Dataset.objects.all())
-    annotators = forms.ModelMultipleChoiceField(
-        queryset=User.objects.filter(groups__name=ANNOTATOR).order_by("username"), widget=forms.CheckboxSelectMultiple
+    annotators = AnnotatorChoices(
+        queryset=User.objects.filter(groups__name=ANNOTATOR).annotate(is_simulated=simulated_flag("pk"))
+        .order_by("username"),
+        widget=forms.CheckboxSelectMultiple,
     )
     overlap = forms.IntegerField(initial=2, min_value=1, label="Overlap k (annotators per translation)")
     control_share = forms.FloatField(initial=0.05, min_value=0, max_value=0.5, label="Share of control items")

@@ -31,6 +31,7 @@ from jobs.lifecycle import heartbeat, stale_before
 
 from ..models import FilterRule, Snapshot
 from .formats import FORMATS, FormatError
+from .grades_behind import grades_behind
 from .query import candidate_sql, selects_any
 from .rules import RuleError, RuleSpec, parse_rule
 from .writing import write_export
@@ -170,10 +171,12 @@ def _build(snapshot: Snapshot) -> Snapshot:
         return _finish(snapshot, Snapshot.State.FAILED, message=f"rule {snapshot.rule.name!r} selects nothing; no snapshot was made")
     for path in (target, target.with_suffix(".items")):
         os.chmod(path, 0o444)  # frozen: the file a training job read stays the file it read
+    counts = {k: dict(sorted(v.items())) for k, v in result.counts.items()}
+    counts["grades"] = grades_behind(target.with_suffix(".items"), counts)  # people's and simulated
     return _finish(
         snapshot, Snapshot.State.DONE, file=relative, items_file=str(Path(relative).with_suffix(".items")),
         sha256=result.sha256, size_bytes=result.size_bytes, item_count=result.item_count,
-        counts={k: dict(sorted(v.items())) for k, v in result.counts.items()}, balance=result.balance,
+        counts=counts, balance=result.balance,
     )  # fmt: skip
 
 
