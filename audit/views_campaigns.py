@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -22,9 +23,9 @@ from .campaign_stats import campaign_estimates, campaign_statistics
 from .campaigns import CampaignSpec, create_campaign
 from .estimates import USABLE_RULES
 from .grading import GradingError, do_adjudicate
-from .models import Campaign, Dataset, Entry, FinalGrade, PendingAdjudication
+from .models import Campaign, Dataset, Entry, FinalGrade, Membership, PendingAdjudication
 from .roles import ADMIN, ANNOTATOR, role_of
-from .simulated import simulated_flag
+from .simulated import SIMULATED, simulated_flag
 
 
 class AnnotatorChoices(forms.ModelMultipleChoiceField):
@@ -56,7 +57,9 @@ class CampaignForm(forms.Form):
 @login_required
 def campaign_list(request: HttpRequest) -> HttpResponse:
     role = role_of(request.user)
-    return render(request, "audit/campaigns.html", {"campaigns": visible_campaigns(request.user), "role": role})
+    simulated = Membership.objects.filter(campaign=OuterRef("pk"), annotator__groups__name=SIMULATED)
+    campaigns = visible_campaigns(request.user).annotate(has_simulated=Exists(simulated))
+    return render(request, "audit/campaigns.html", {"campaigns": campaigns, "role": role})
 
 
 @require_http_methods(["GET", "POST"])

@@ -138,6 +138,8 @@ def test_campaign_page_says_which_annotators_and_grades_are_simulated(client):
     assert 'data-annotator="simulated-1" data-simulated="true"' in html
     assert 'data-annotator="ana" data-simulated="false"' in html
     assert f"{summary.graded} of them simulated" in html
+    listing = client.get("/audit/campaigns/").content.decode()
+    assert "simulated annotators</span>" in listing
     estimates = client.get(f"/audit/campaigns/{campaign.pk}/estimates/").content.decode()
     assert "simulated" in estimates and f"{summary.graded} of" in estimates
 
