@@ -48,6 +48,7 @@ from django.db.models import Exists, OuterRef
 
 from translation.checks import UNTRANSLATED_HIGH
 
+from .agreement import GRADES
 from .assignment import next_assignment
 from .grade_next import grade_and_next
 from .models import Campaign, Entry, Membership
@@ -56,7 +57,6 @@ from .roles import ANNOTATOR
 SIMULATED = "simulated"
 """The group that marks a user as a simulated annotator (see is_simulated, simulated_flag)."""
 
-GRADES = ("low", "moderate", "high")
 BIASES = ("none", "lenient", "strict")
 COMMIT_EVERY = 200
 """Grades per transaction: one commit (an fsync on SQLite) per grade would cost more than the grade."""
