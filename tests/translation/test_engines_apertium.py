@@ -120,3 +120,72 @@ def test_a_pipeline_over_its_time_limit_is_stopped_with_a_clear_error() -> None:
     slow = ApertiumEngine(timeout=0.05)
     with pytest.raises(EngineError, match="eng-spa\\+es-fr took longer than 0.05 s"):
         slow.translate([f"Sentence number {i} is here." for i in range(3000)], "en", "fr")
+
+
+def _per_batch(engine: ApertiumEngine, texts: list[str]) -> list[str]:
+    """What the engine answered before its pipelines were kept: one `apertium` process per
+    stage for the whole batch, marks removed and case fixed between the stages."""
+    import subprocess
+
+    from translation.engines.apertium import _lower_first_letter, lower_initial, remove_marks, starts_lowercase
+
+    lower = [starts_lowercase(text) for text in texts]
+    stream = "".join(encode_segment(text) + "\x00" for text in texts)
+    for stage, mode in enumerate(("eng-spa", "es-fr")):
+        if stage:
+            segments = stream.split("\x00")[: len(texts)]
+            stream = "".join((lower_initial(remove_marks(s)) if low else remove_marks(s)) + "\x00" for s, low in zip(segments, lower))
+        stream = subprocess.run(
+            [engine.executable, "-d", engine.datadir, "-f", "none", "-z", mode],
+            input=stream.encode(), capture_output=True, check=True,
+        ).stdout.decode()  # fmt: skip
+    outputs = decode_stream(stream)[: len(texts)]
+    return [_lower_first_letter(out) if low else out for out, low in zip(outputs, lower)]
+
+
+def test_kept_pipelines_answer_byte_for_byte_as_one_process_per_batch(small_world) -> None:
+    import json
+
+    from translation.structure import ItemSource, engine_segments
+
+    items = json.loads((small_world / "llava/llava_instruct.json").read_text())[:300]
+    texts = engine_segments([ItemSource(i["conversations"], {}, "conversation") for i in items], 20_000)
+    assert len(texts) > 100
+    engine = ApertiumEngine()
+    kept = [out for offset in range(0, len(texts), 64) for out in engine.translate(texts[offset : offset + 64], "en", "fr").outputs]
+    engine.close()
+    assert kept == _per_batch(engine, texts)
+
+
+def test_pipelines_live_across_batches_restart_when_killed_and_stop_on_close() -> None:
+    import os
+    import signal
+
+    engine = ApertiumEngine()
+    first = engine.translate(["The cat is red."], "en", "fr").outputs
+    pids = [p.pid for pipeline in engine._idle for p in pipeline.procs]
+    assert engine.translate(["The cat is red."], "en", "fr").outputs == first
+    assert [p.pid for pipeline in engine._idle for p in pipeline.procs] == pids  # the same processes
+    os.killpg(pids[0], signal.SIGKILL)  # a stage dies between batches
+    assert engine.translate(["The cat is red."], "en", "fr").outputs == first
+    procs = [p for pipeline in engine._idle for p in pipeline.procs]
+    assert [p.pid for p in procs] != pids
+    engine.close()
+    assert not engine._idle and all(p.poll() is not None for p in procs)
+
+
+def test_words_left_in_the_pivot_are_reported_and_lower_the_suggested_grade(engine: ApertiumEngine) -> None:
+    from translation.checks import run_checks
+
+    texts = ["Is there a purple circle?", "Is there a red circle?", "Is the blorfy cat red?"]
+    result = engine.translate(texts, "en", "fr")
+    left = result.usage.left_words
+    assert "*" not in result.outputs[0] and "morado" in result.outputs[0]  # the text keeps no mark
+    assert left[texts[0]] == {"es": ("morado",)}
+    assert left[texts[1]] == {}
+    assert left[texts[2]] == {"en": ("blorfy",)}  # English unknown to eng-spa, not counted as Spanish
+    purple = run_checks([texts[0]], [result.outputs[0]], left_words=left[texts[0]])
+    assert purple["suggested_grade"] == "moderate"
+    assert "words left in Spanish: morado" in purple["grade_reasons"]
+    red = run_checks([texts[1]], [result.outputs[1]], left_words=left[texts[1]])
+    assert red["suggested_grade"] == "high" and red["left_words"] == {}
