@@ -153,3 +153,20 @@ def test_a_job_records_the_injected_kind_and_checks_the_injected_text(instruct) 
             # Checked as stored: the English turn counts as copied words.
             assert any(s["value"] == t["value"] for s, t in zip(row.item.conversations, row.turns))
             assert row.checks["untranslated_share"] > 0
+
+
+@pytest.mark.django_db
+def test_the_translation_pages_show_the_injected_kind(client, instruct) -> None:
+    from django.core.management import call_command
+
+    options = {"inject_meaning_changed": 1.0, "inject_seed": 1}
+    run_job(create_job("instruct", engine="apertium", limit=5, round_trip=False, options=options).pk)
+    call_command("createuser", "admin", role="admin", password="correct-horse-42", verbosity=0)
+    client.login(username="admin", password="correct-horse-42")
+    listing = client.get("/translation/translations/").content.decode()
+    assert listing.count("injected: meaning changed") == Translation.objects.filter(injected_error=MEANING_CHANGED).count() > 0
+    row = Translation.objects.filter(injected_error=MEANING_CHANGED).first()
+    assert "injected: meaning changed" in client.get(f"/translation/translations/{row.pk}/").content.decode()
+    clean = Translation.objects.filter(injected_error="").first()
+    if clean:
+        assert "injected:" not in client.get(f"/translation/translations/{clean.pk}/").content.decode()
