@@ -8,6 +8,7 @@ import time
 
 import pytest
 from child_processes import FAST_RECOVERY, children_of
+from openai_server import ScriptedServer, echo
 from django.core.management import CommandError, call_command
 from django.db.models import Count
 
@@ -118,22 +119,36 @@ def test_a_job_whose_worker_process_was_killed_is_finished_by_its_redelivered_me
     instruct, celery_worker_factory, wait_for, settings
 ):
     """Celery redelivers the message at once, while the job still looks alive: the new
-    process sends it again for when the job is stale, and then takes it over."""
-    job = create_job("instruct", engine="apertium", round_trip=True, batch_size=16)
-    enqueue(job)
-    worker = celery_worker_factory(env=FAST_RECOVERY)
-    started = time.monotonic()
-    wait_for(lambda: TranslationJob.objects.get(pk=job.pk).done >= 16, timeout=120, what="a first batch")
-    # Past the starting worker's own second look for stalled jobs (JOB_STALE_SECONDS + 1 after
-    # it started): what recovers the job now can only be its redelivered message.
-    time.sleep(max(0.0, started + 12 - time.monotonic()))
-    assert TranslationJob.objects.get(pk=job.pk).state == "running"
-    for child in children_of(worker.pid):  # the pool process running the job; the worker itself lives
-        os.kill(child, signal.SIGKILL)
-    wait_for(lambda: TranslationJob.objects.get(pk=job.pk).state == "done", timeout=120, what="the job to finish")
-    job.refresh_from_db()
-    assert job.done == job.total == Translation.objects.count()
-    assert worker.poll() is None  # the same worker, never restarted
+    process sends it again for when the job is stale, and then takes it over.
+
+    The engine is the OpenAI one against a loopback server that answers each request in
+    0.1 s, so the job outlives the worker's own start-up recovery (apertium's kept
+    pipelines finish the whole dataset before that)."""
+
+    def slow_echo(handler, body, n):
+        time.sleep(0.1)
+        echo(handler, body)
+
+    server = ScriptedServer(slow_echo)
+    try:
+        settings.OPENAI_BASE_URL = server.url
+        job = create_job("instruct", engine="openai", round_trip=False, batch_size=16)
+        enqueue(job)
+        worker = celery_worker_factory(env={**FAST_RECOVERY, "OPENAI_BASE_URL": server.url})
+        started = time.monotonic()
+        wait_for(lambda: TranslationJob.objects.get(pk=job.pk).done >= 16, timeout=120, what="a first batch")
+        # Past the starting worker's own second look for stalled jobs (JOB_STALE_SECONDS + 1 after
+        # it started): what recovers the job now can only be its redelivered message.
+        time.sleep(max(0.0, started + 12 - time.monotonic()))
+        assert TranslationJob.objects.get(pk=job.pk).state == "running"
+        for child in children_of(worker.pid):  # the pool process running the job; the worker itself lives
+            os.kill(child, signal.SIGKILL)
+        wait_for(lambda: TranslationJob.objects.get(pk=job.pk).state == "done", timeout=180, what="the job to finish")
+        job.refresh_from_db()
+        assert job.done == job.total == Translation.objects.count()
+        assert worker.poll() is None  # the same worker, never restarted
+    finally:
+        server.close()
 
 
 @pytest.mark.django_db
