@@ -26,11 +26,11 @@ CAPTION_REQUESTS: tuple[str, ...] = (
 
 
 def caption(scene: Scene) -> str:
-    """E.g. 'a big red circle on the left and a small blue square at the top, with the
-    word "milk" written at the bottom.' (lower case, like BLIP captions)."""
+    """E.g. 'a big plum on the left and a small box at the top, with the word "milk"
+    written at the bottom.' (lower case, like BLIP captions)."""
     parts = []
     for obj in sorted(scene.objects, key=lambda o: POSITION_ORDER[o.position]):
-        noun = f"{obj.size} {obj.colour} {obj.shape}"
+        noun = f"{obj.size} {obj.category}"
         parts.append(f"{article(noun)} {noun} {POSITION_PHRASES[obj.position]}")
     text = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
     if scene.text is not None and scene.text_position is not None:

@@ -18,12 +18,13 @@ from world.scene import IMAGE_SIZE, Scene, ShapeObject
 
 BACKGROUND = (255, 255, 255)
 TEXT_COLOUR = (0, 0, 0)
+TEXT_SIZE = 14  # pixels: about 11 high, wide enough that an 8-pixel patch sees a letter
 
 
 @lru_cache(maxsize=1)
 def _font() -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
-    # Pillow's built-in font: no font file to ship, and it reads well at this size.
-    return ImageFont.load_default()
+    # Pillow's built-in font (Aileron, through FreeType): no font file to ship.
+    return ImageFont.load_default(size=TEXT_SIZE)
 
 
 def render(scene: Scene) -> Image.Image:
@@ -61,6 +62,8 @@ def _draw_shape(draw: ImageDraw.ImageDraw, obj: ShapeObject) -> None:
         draw.polygon([(x, y - r), (x + r, y + r), (x - r, y + r)], fill=obj.rgb)
     elif obj.shape == "star":
         draw.polygon(_star_points(x, y, r), fill=obj.rgb)
+    elif obj.shape == "diamond":
+        draw.polygon([(x, y - r), (x + r, y), (x, y + r), (x - r, y)], fill=obj.rgb)
     else:
         raise ValueError(f"unknown shape {obj.shape!r} in image {obj}")
 

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from world.questions import QA, SHORT_ANSWER, WRITERS, YesNoBalancer, ask_choice, ask_yes_no
 from world.scene import Scene
 
-TASK_WEIGHTS: dict[str, float] = {"yesno": 3, "colour": 2, "count": 2, "position": 2, "read": 2, "mc": 2}
-SHORT_ANSWER_RATE = 0.5  # share of single-word questions that carry the answer-format instruction
+# Presence (yes/no) weighs most: it is the slowest skill to learn (docs/performance.md).
+TASK_WEIGHTS: dict[str, float] = {"yesno": 6, "colour": 2, "count": 2, "position": 1, "read": 2, "mc": 3}
+SHORT_ANSWER_RATE = 0.6  # share of single-word questions that carry the answer-format instruction
 MULTI_TURN_RATE = 0.2
 MAX_TRIES = 12
 

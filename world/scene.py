@@ -13,17 +13,16 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 from world.vocabulary import (
+    BY_NAME,
+    CATEGORY_NAMES,
+    CATEGORY_WEIGHTS,
     COLOUR_RGB,
-    COLOUR_WEIGHTS,
-    COLOURS,
+    NUMBERS,
     POSITION_PHRASES,
     POSITIONS,
-    SHAPE_WEIGHTS,
-    SHAPES,
     SIZES,
     WORDS,
     companion,
-    object_name,
 )
 
 IMAGE_SIZE = 64
@@ -35,19 +34,21 @@ SLOT_CENTRES: dict[str, tuple[int, int]] = {
     "centre": (32, 32),
 }
 # Radius and allowed jitter per size: a big shape fills its 21-pixel slot, a small one
-# moves around inside it; neither ever touches a neighbouring slot or the text band.
-RADIUS: dict[str, int] = {"big": 9, "small": 5}
-JITTER: dict[str, int] = {"big": 1, "small": 3}
+# moves a little inside it (big enough to be seen: 5 pixels was not); neither ever touches a neighbouring slot or the text band.
+RADIUS: dict[str, int] = {"big": 10, "small": 7}
+JITTER: dict[str, int] = {"big": 0, "small": 2}
 TEXT_CENTRE_Y: dict[str, int] = {"top": 10, "bottom": 52}
 COUNT_WEIGHTS: tuple[float, ...] = (0.25, 0.35, 0.40)  # 1, 2, 3 shapes
 COMPANION_RATE = 0.5  # chance that the next shape is the previous one's companion
-NUMBER_SHARE = 0.4  # share of printed texts that are numbers rather than words
+NUMBER_SHARE = 0.3  # share of printed texts that are numbers rather than words
 
 
 @dataclass(frozen=True)
 class ShapeObject:
-    """One drawn shape: its meaning (shape, colour, size, position) and its geometry."""
+    """One drawn object: its meaning (category, hence shape and colour; size, position)
+    and its geometry."""
 
+    category: str
     shape: str
     colour: str
     size: str
@@ -59,8 +60,8 @@ class ShapeObject:
 
     @property
     def name(self) -> str:
-        """The object as POPE names it, e.g. "red circle"."""
-        return object_name(self.colour, self.shape)
+        """The object as POPE names it: its category, e.g. "plum"."""
+        return self.category
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,7 @@ class Scene:
         return f"{self.image_id}.png"
 
     def object_names(self) -> set[str]:
-        """Distinct colour+shape objects present (the POPE ground truth)."""
+        """Categories present (the POPE ground truth; an image never holds one twice)."""
         return {o.name for o in self.objects}
 
     def to_dict(self) -> dict[str, object]:
@@ -95,9 +96,10 @@ def sample_scenes(rng: random.Random, first_index: int, count: int, split: str, 
 
 
 def sample_scene(rng: random.Random, image_id: str, split: str, text_share: float) -> Scene:
-    """One random scene: 1-3 shapes in distinct slots, and sometimes a printed text.
+    """One random scene: 1-3 objects of distinct categories in distinct slots, and
+    sometimes a printed text.
 
-    Shapes after the first follow their predecessor's companion half of the time, so
+    Objects after the first follow their predecessor's companion half of the time, so
     some pairs co-occur far more than their frequencies predict.
     """
     n_objects = rng.choices((1, 2, 3), weights=COUNT_WEIGHTS)[0]
@@ -109,30 +111,30 @@ def sample_scene(rng: random.Random, image_id: str, split: str, text_share: floa
         slots.remove(text_position)
     objects: list[ShapeObject] = []
     for position in rng.sample(slots, n_objects):
-        if objects and rng.random() < COMPANION_RATE:
-            colour, shape = companion(objects[-1].colour, objects[-1].shape)
-        else:
-            colour = rng.choices(COLOURS, weights=COLOUR_WEIGHTS)[0]
-            shape = rng.choices(SHAPES, weights=SHAPE_WEIGHTS)[0]
-        size = rng.choice(SIZES)
-        objects.append(_place(rng, shape, colour, size, position))
+        taken = {o.category for o in objects}
+        name = companion(objects[-1].category) if objects and rng.random() < COMPANION_RATE else None
+        while name is None or name in taken:
+            name = rng.choices(CATEGORY_NAMES, weights=CATEGORY_WEIGHTS)[0]
+        objects.append(_place(rng, name, rng.choice(SIZES), position))
     if text_position is None:
         return Scene(image_id=image_id, split=split, objects=tuple(objects))
     if rng.random() < NUMBER_SHARE:
-        text, kind = str(rng.randint(1, 99)), "number"
+        text, kind = rng.choice(NUMBERS), "number"
     else:
         text, kind = rng.choice(WORDS), "word"
     centre = (IMAGE_SIZE // 2 + rng.randint(-8, 8), TEXT_CENTRE_Y[text_position])
     return Scene(image_id, split, tuple(objects), text, kind, text_position, centre)
 
 
-def _place(rng: random.Random, shape: str, colour: str, size: str, position: str) -> ShapeObject:
+def _place(rng: random.Random, name: str, size: str, position: str) -> ShapeObject:
     x, y = SLOT_CENTRES[position]
     j = JITTER[size]
-    rgb = tuple(max(0, min(255, c + rng.randint(-12, 12))) for c in COLOUR_RGB[colour])
+    category = BY_NAME[name]
+    rgb = tuple(max(0, min(255, c + rng.randint(-12, 12))) for c in COLOUR_RGB[category.colour])
     return ShapeObject(
-        shape=shape,
-        colour=colour,
+        category=name,
+        shape=category.shape,
+        colour=category.colour,
         size=size,
         position=position,
         cx=x + rng.randint(-j, j),
@@ -145,10 +147,9 @@ def _place(rng: random.Random, shape: str, colour: str, size: str, position: str
 # --- referring expressions -------------------------------------------------------
 
 _DESCRIPTORS: tuple[tuple[str, ...], ...] = (
+    ("category",),
     ("shape",),
-    ("colour", "shape"),
     ("size", "shape"),
-    ("size", "colour", "shape"),
     ("shape", "position"),
 )
 
@@ -157,8 +158,9 @@ def refer(scene: Scene, target: ShapeObject, *, without: Sequence[str] = ()) -> 
     """The shortest noun phrase that picks out `target` alone, without article.
 
     `without` names attributes the phrase must not use (a question about an object's
-    colour must not name its colour). Returns None when no phrase is unambiguous,
-    e.g. two identical big red circles; callers then skip that question.
+    colour must name neither its colour nor its category, which implies the colour).
+    Returns None when no phrase is unambiguous, e.g. two big circles; callers then skip
+    that question.
     """
     for attrs in _DESCRIPTORS:
         if any(a in without for a in attrs):
@@ -170,19 +172,9 @@ def refer(scene: Scene, target: ShapeObject, *, without: Sequence[str] = ()) -> 
 
 
 def _phrase(obj: ShapeObject, attrs: tuple[str, ...]) -> str:
-    words = [getattr(obj, a) for a in ("size", "colour", "shape") if a in attrs]
+    if "category" in attrs:
+        return obj.category
+    words = [getattr(obj, a) for a in ("size", "shape") if a in attrs]
     if "position" in attrs:
         words.append(POSITION_PHRASES[obj.position])
     return " ".join(words)
-
-
-def hard_negatives(scene: Scene) -> list[str]:
-    """Absent colour+shape objects whose colour and shape are both present, on different
-    shapes (e.g. "blue circle" in a picture of a red circle and a blue square).
-
-    These test binding: "yes if the colour is there" gets them all wrong.
-    """
-    colours = sorted({o.colour for o in scene.objects})
-    shapes = sorted({o.shape for o in scene.objects})
-    present = scene.object_names()
-    return [object_name(c, s) for c in colours for s in shapes if object_name(c, s) not in present]

@@ -12,7 +12,7 @@ import random
 from typing import Any
 
 from world.scene import Scene
-from world.vocabulary import NUMBER_WORDS, WORDS
+from world.vocabulary import NUMBER_WORDS, NUMBERS, WORDS
 
 N_ANSWERS = 10
 WORD_QUESTIONS: tuple[str, ...] = (
@@ -40,7 +40,7 @@ def build_textvqa(scenes: list[Scene], rng: random.Random) -> dict[str, Any]:
                 "question_id": len(data) + 1,
                 "question": question,
                 "image_id": scene.image_id,
-                "image_classes": [*sorted({o.shape.capitalize() for o in scene.objects}), "Text"],
+                "image_classes": [*sorted(o.category.capitalize() for o in scene.objects), "Text"],
                 "image_width": 64,
                 "image_height": 64,
                 "answers": annotator_answers(scene.text, rng),
@@ -68,6 +68,6 @@ def _deviant(text: str, rng: random.Random) -> str:
         options.append((NUMBER_WORDS[text], 3))
     if len(text) >= 2:
         options.append((text[:-1], 1))  # read only partly
-    misread = str(rng.randint(1, 99)) if text.isdigit() else rng.choice([w for w in WORDS if w != text])
+    misread = rng.choice([n for n in NUMBERS if n != text]) if text.isdigit() else rng.choice([w for w in WORDS if w != text])
     options.append((misread, 1))
     return rng.choices([value for value, _ in options], weights=[weight for _, weight in options])[0]

@@ -47,7 +47,7 @@ def test_printed_text_is_black_and_only_where_the_scene_says(world_dir: Path, sc
 
 
 def test_png_bytes_depend_only_on_the_scene() -> None:
-    circle = ShapeObject("circle", "red", "big", "centre", 32, 32, 9, (220, 30, 30))
+    circle = ShapeObject("apple", "circle", "red", "big", "centre", 32, 32, 9, (220, 30, 30))
     scene = Scene("000001", "train", (circle,), "milk", "word", "bottom", (30, 52))
     data = png_bytes(scene)
     assert data == png_bytes(scene)

@@ -19,11 +19,12 @@ def split(world_dir: Path, name: str) -> list[dict[str, Any]]:
 
 
 def object_of(question: dict[str, Any]) -> str:
-    return str(question["text"]).removeprefix("Is there a ").removesuffix(" in the image?")
+    text = str(question["text"]).removesuffix(" in the image?")
+    return text.removeprefix("Is there an ").removeprefix("Is there a ")
 
 
 def present(scene: dict[str, Any]) -> set[str]:
-    return {f"{o['colour']} {o['shape']}" for o in scene["objects"]}
+    return {o["category"] for o in scene["objects"]}
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +57,7 @@ def test_popular_negatives_are_the_most_frequent_absent_objects(
     top_six = {name for name, _ in frequency.most_common(6)}  # at most 3 are present in an image
     for q in split(world_dir, "popular"):
         if q["label"] == "no":
-            assert object_of(q) in top_six
+            assert object_of(q) in top_six, q
             absent = [n for n in ranking if n not in present(scenes[q["image"]])]
             assert frequency[object_of(q)] >= frequency[absent[3]]
     popular = Counter(object_of(q) for q in split(world_dir, "popular") if q["label"] == "no")
@@ -81,4 +82,4 @@ def test_adversarial_negatives_co_occur_most_with_the_image_objects(
 
 def test_random_negatives_spread_over_many_objects(world_dir: Path) -> None:
     negatives = {object_of(q) for q in split(world_dir, "random") if q["label"] == "no"}
-    assert len(negatives) >= 10
+    assert len(negatives) >= 6  # of the 8 categories
