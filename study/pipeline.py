@@ -22,8 +22,9 @@ from django.utils import timezone
 
 from audit.campaigns import CampaignSpec, create_campaign
 from audit.export.build import create_rule, request_snapshot
-from audit.models import Campaign, Dataset, FilterRule, Snapshot
-from audit.roles import ADMIN, ANNOTATOR
+from audit.models import Assessment, Campaign, Dataset, FilterRule, Snapshot
+from audit.roles import ADMIN
+from audit.simulated import ensure_simulated_annotators, grade_campaign
 from audit.world_datasets import import_world
 from training.jobs import recover_stalled_jobs
 from translation.models import TranslationJob
@@ -155,7 +156,10 @@ class _Runner:
                 .first()
             )
             if job is None:
-                job = create_translation_job(dataset, engine=self.study.engine, limit=limits.get(world_name))
+                options = dict(plan.INJECTED_ERRORS) if world_name in plan.TRAINING_DATASETS.values() else {}
+                job = create_translation_job(
+                    dataset, engine=self.study.engine, limit=limits.get(world_name), options=options
+                )
                 enqueue_translation(job)
             elif self.failed_before_this_run(job):
                 job = requeue_translation(job)
@@ -166,25 +170,28 @@ class _Runner:
     # --- 4: the audit campaign ---------------------------------------------------------
 
     def campaign(self) -> Outcome:
+        """Open the campaign for simulated annotators and let them grade it (through the
+        grading services, as people do); a rerun grades only what is left."""
         name = f"{self.prefix}instruct"
-        existing = Campaign.objects.filter(name=name).first()
-        if existing:
-            self.remember("campaign", existing.pk)
-            return Outcome(True, f"campaign {name} ({existing.size} translations)")
-        annotators = list(User.objects.filter(groups__name=ANNOTATOR, is_active=True).order_by("username"))
-        admin = User.objects.filter(is_superuser=True).order_by("pk").first() or User.objects.filter(
-            groups__name=ADMIN
-        ).first()
-        if not annotators or admin is None:
-            return Outcome(True, "no annotators or admin yet: every grade in this study is automatic (suggested)")
-        spec = CampaignSpec(
-            name=name, dataset=self.dataset(plan.TRAINING_DATASETS["instruct"]), annotators=annotators,
-            overlap=min(2, len(annotators)), sampling=Campaign.Sampling.STRATIFIED,
-            sample_size=self.budget.campaign_sample, engine=self.study.engine,
-        )  # fmt: skip
-        campaign = create_campaign(spec, acting_user=admin)
+        campaign = Campaign.objects.filter(name=name).first()
+        if campaign is None:
+            admin = User.objects.filter(is_superuser=True).order_by("pk").first() or User.objects.filter(
+                groups__name=ADMIN
+            ).first()
+            annotators = ensure_simulated_annotators(plan.SIMULATED_ANNOTATORS)
+            spec = CampaignSpec(
+                name=name, dataset=self.dataset(plan.TRAINING_DATASETS["instruct"]), annotators=annotators,
+                overlap=len(annotators), sampling=Campaign.Sampling.STRATIFIED,
+                sample_size=self.budget.campaign_sample, engine=self.study.engine,
+            )  # fmt: skip
+            campaign = create_campaign(spec, acting_user=admin)
         self.remember("campaign", campaign.pk)
-        return Outcome(True, f"campaign {name}: {campaign.size} translations for {len(annotators)} annotators")
+        summary = grade_campaign(campaign, seed=0)
+        graded = Assessment.objects.filter(entry__campaign=campaign).count()
+        return Outcome(
+            True, f"campaign {name}: {campaign.size} translations, {graded:,} grades by simulated annotators"
+            f" ({summary.graded:,} in this run)"
+        )
 
     # --- 5: snapshots ------------------------------------------------------------------
 

@@ -43,6 +43,15 @@ BENCHMARKS: tuple[tuple[str, str, str], ...] = (
     ("pope", "adversarial", "world-pope"),
 )
 TRAINING_DATASETS = {"captions": "world-captions", "instruct": "world-instruct"}
+# The error kinds the paper's audit found, put into the French *training* data at known
+# rates (translation/injection.py; benchmarks stay clean), so the study can count how
+# many of each every rule kept. Seeded: a rerun injects the same errors.
+INJECTED_ERRORS: dict[str, float | int] = {
+    "inject_answer_changed": 0.10, "inject_meaning_changed": 0.10, "inject_untranslated": 0.05, "inject_seed": 0,
+}  # fmt: skip
+# The study's campaign is graded by simulated annotators (audit/simulated.py), labelled
+# as such on every page, so its rules differ by grades, not only by automatic checks.
+SIMULATED_ANNOTATORS = 2
 
 
 @dataclass(frozen=True)
@@ -72,8 +81,8 @@ BUDGETS: dict[str, Budget] = {
     ),
     # The miniature study: <= 15 minutes on 2 CPU cores (docs/study.md has a real run).
     "full": Budget(
-        instruct_translations=6000, caption_translations=3000, campaign_sample=200,
-        base_steps={"pretrain": 400, "finetune": 350}, variant_steps={"pretrain": 30, "finetune": 100,
+        instruct_translations=6000, caption_translations=3000, campaign_sample=1500,
+        base_steps={"pretrain": 300, "finetune": 2000}, variant_steps={"pretrain": 30, "finetune": 100,
         "finetune_vision": 50, "finetune_language": 60}, batch_size=16, eval_items=150,
     ),
 }  # fmt: skip

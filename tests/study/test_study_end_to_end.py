@@ -12,12 +12,13 @@ import signal
 import pytest
 from child_processes import FAST_RECOVERY
 
-from audit.models import Campaign, Snapshot
+from audit.models import Assessment, Campaign, Snapshot
 from audit.roles import ADMIN, ANNOTATOR, create_user
 from study import plan
 from study.models import Study
 from study.pipeline import start_study
 from training.models import EvaluationRun, TrainingJob
+from translation.models import Translation
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
@@ -62,7 +63,16 @@ def test_small_study_runs_end_to_end_and_the_page_shows_every_variant(roots, cel
     assert [s for s in plan.STEPS if study.steps[s]["state"] != "done"] == []
 
     campaign = Campaign.objects.get(name="study-small-instruct")
-    assert campaign.size > 0  # ready to grade
+    assert campaign.size > 0
+    # Graded by the simulated annotators, through the grading services, every item twice.
+    graders = set(Assessment.objects.filter(entry__campaign=campaign).values_list("annotator__username", flat=True))
+    assert graders == {"simulated-1", "simulated-2"}
+    assert Assessment.objects.filter(entry__campaign=campaign, entry__is_control=False).count() >= campaign.size
+    # The training data carries the injected errors; the benchmarks do not.
+    assert Translation.objects.filter(item__dataset__name="study-small-world-instruct").exclude(injected_error="").exists()
+    assert not Translation.objects.filter(item__dataset__name__startswith="study-small-world-pope").exclude(
+        injected_error=""
+    ).exists()
     assert Snapshot.objects.filter(rule__name__startswith="study-small-", state="done").count() == 3 * 2 + 2
     jobs = TrainingJob.objects.filter(name__startswith="study-small-")
     assert jobs.count() == 1 + 9 and set(jobs.values_list("state", flat=True)) == {"done"}
