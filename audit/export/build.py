@@ -31,7 +31,7 @@ from jobs.lifecycle import heartbeat, stale_before
 
 from ..models import FilterRule, Snapshot
 from .formats import FORMATS, FormatError
-from .grades_behind import grades_behind
+from .grades_behind import grades_behind, injected_kept
 from .query import candidate_sql, selects_any
 from .rules import RuleError, RuleSpec, parse_rule
 from .writing import write_export
@@ -173,6 +173,7 @@ def _build(snapshot: Snapshot) -> Snapshot:
         os.chmod(path, 0o444)  # frozen: the file a training job read stays the file it read
     counts = {k: dict(sorted(v.items())) for k, v in result.counts.items()}
     counts["grades"] = grades_behind(target.with_suffix(".items"), counts)  # people's and simulated
+    counts["injected"] = injected_kept(target.with_suffix(".items"))  # errors put in on purpose, per kind
     return _finish(
         snapshot, Snapshot.State.DONE, file=relative, items_file=str(Path(relative).with_suffix(".items")),
         sha256=result.sha256, size_bytes=result.size_bytes, item_count=result.item_count,

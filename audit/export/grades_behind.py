@@ -4,7 +4,8 @@ A kept record whose grade came from the audit rests on the grades of its latest 
 grade's entry (the k annotators of that campaign); a record kept on its automatic
 suggested grade rests on none. The build (build.py) stores the figure in the snapshot's
 counts as {"people": n, "simulated": m}, so the snapshot page and the API say how much of
-a training set a simulation decided (audit/simulated.py).
+a training set a simulation decided (audit/simulated.py). `injected_kept` counts the
+records whose translation carries an error injected on purpose, per kind.
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ from itertools import islice
 from pathlib import Path
 
 from django.db.models import OuterRef, Subquery
+
+from translation.injection import count_injected
+from translation.models import Translation
 
 from ..models import Assessment, FinalGrade
 from ..simulated import simulated_flag
@@ -49,3 +53,14 @@ def grades_behind(items_file: Path, counts: dict[str, dict[str, int]]) -> dict[s
         total["people"] += behind.count() - by_simulation
     return total
 
+
+
+def injected_kept(items_file: Path) -> dict[str, int]:
+    """Kept records per injected error kind ("none" for clean ones): how many of the errors a
+    study put in on purpose (translation/injection.py) this rule let through."""
+    total: dict[str, int] = {}
+    ids = _translation_ids(items_file)
+    while chunk := list(islice(ids, CHUNK)):
+        for kind, n in count_injected(Translation.objects.filter(pk__in=chunk)).items():
+            total[kind] = total.get(kind, 0) + n
+    return total

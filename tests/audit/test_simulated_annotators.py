@@ -181,3 +181,18 @@ def test_command_adds_simulated_annotators_and_grades_the_campaign():
     assert "joined" not in again.getvalue() and "0 simulated grades" in again.getvalue()
     with pytest.raises(CommandError, match="no campaign named or numbered 'nope'"):
         call_command("simulate_grading", "--campaign", "nope")
+
+
+def test_snapshots_count_the_injected_errors_each_rule_kept():
+    """The study's point: errors injected on purpose and graded low by the (simulated)
+    audit are kept by the "all" rule and dropped by the "high" rule; the counts say so."""
+    campaign = _campaign(40, control_share=0)
+    wrong = list(Translation.objects.order_by("pk").values_list("pk", flat=True)[:10])
+    Translation.objects.filter(pk__in=wrong[:6]).update(injected_error="meaning_changed")
+    Translation.objects.filter(pk__in=wrong[6:]).update(injected_error="answer_changed")
+    grade_campaign(campaign, seed=1, accuracy=1.0)
+    everything = build("keep-all", {"min_grade": "low"})
+    high = build("keep-high", {"min_grade": "high"})
+    assert everything.counts["injected"] == {"none": 30, "answer_changed": 4, "meaning_changed": 6, "untranslated": 0}
+    assert high.counts["injected"]["answer_changed"] == high.counts["injected"]["meaning_changed"] == 0
+    assert high.counts["injected"]["none"] > 0
