@@ -24,7 +24,7 @@ def settings_variables() -> set[str]:
         if isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant):
             func = node.func
             called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
-            if called in {"get", "env_bool", "env_list"} and isinstance(node.args[0].value, str):
+            if called in {"get", "env_bool", "env_list", "env_int", "env_float", "env_choice"} and isinstance(node.args[0].value, str):
                 if called != "get" or "environ" in ast.unparse(func):
                     names.add(node.args[0].value)
     return names
