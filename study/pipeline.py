@@ -178,6 +178,8 @@ class _Runner:
             admin = User.objects.filter(is_superuser=True).order_by("pk").first() or User.objects.filter(
                 groups__name=ADMIN
             ).first()
+            if admin is None:  # a campaign names who opened it
+                return Outcome(True, "no admin yet: no campaign, every grade in this study is automatic (suggested)")
             annotators = ensure_simulated_annotators(plan.SIMULATED_ANNOTATORS)
             spec = CampaignSpec(
                 name=name, dataset=self.dataset(plan.TRAINING_DATASETS["instruct"]), annotators=annotators,
