@@ -85,7 +85,12 @@
     if (current) return;
     if (outbox.length || sending || undoing) setState("saving");
     else if (drained) setState("end");
-    else if (state !== "error") setState("loading");
+    else if (state !== "error") {
+      setState("loading");
+      // Nothing on screen, nothing on its way and nothing asked yet: ask, so the page never waits
+      // on "Loading" for an answer no request will bring. (A 204 now means drained: no loop.)
+      if (!fetching && !inFlight.size) refill();
+    }
   }
 
   function show(item) {

@@ -8,7 +8,10 @@ import pytest
 from campaign_world import PASSWORD, make_campaign, make_dataset, make_user
 from PIL import Image
 
-from audit.models import Assessment, Skip
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+from audit.models import Assessment, Assignment, Skip
+from audit.payloads import item_label
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -54,6 +57,18 @@ def press(page, key: str) -> None:
     page.wait_for_function(
         "b => document.getElementById('grader').dataset.label !== b"
         " || document.getElementById('grader').dataset.state !== 'item'", arg=before)  # fmt: skip
+
+
+def wait_for_label(page, label: str) -> None:
+    """Wait until item ``label`` is on screen; on a timeout, say what the page and the database held."""
+    try:
+        page.wait_for_function(f"document.getElementById('grader').dataset.label === '{label}'", timeout=20_000)
+    except PlaywrightTimeout:
+        grader = page.eval_on_selector("#grader", "g => ({...g.dataset})")
+        rows = [(item_label(a.entry_id), a.state, a.annotator_id) for a in Assignment.objects.order_by("pk")]
+        skips = [(item_label(s.entry_id), s.flagged, s.offered_again) for s in Skip.objects.order_by("pk")]
+        raise AssertionError(f"item {label} never came on screen: page {grader}, message "
+                             f"{page.inner_text('#message')!r}, assignments {rows}, skips {skips}") from None
 
 
 def stored(wait_for, count: int) -> None:
@@ -175,7 +190,7 @@ def test_skipped_items_come_back_at_the_end_and_the_end_card_counts_them(grading
         graded.append(on_screen(page))
         press(page, "Digit1")
     # Everything else graded: the skipped item comes back, last; the flagged one does not.
-    page.wait_for_function(f"document.getElementById('grader').dataset.label === '{skipped}'")
+    wait_for_label(page, skipped)
     assert skipped not in graded and flagged not in graded + [skipped]
     press(page, "KeyS")  # skipped a second time: set aside for good
     page.wait_for_selector("#grader[data-state=end]")
