@@ -8,6 +8,7 @@ import pytest
 from django.core.management import call_command
 
 from audit.models import Dataset, Item
+from audit.importers.llava import task_type
 from audit.world_datasets import import_world
 
 pytestmark = pytest.mark.django_db
@@ -101,6 +102,17 @@ def _an_image(world) -> str:
 def test_world_instruction_records_get_their_task_types(small_world):
     import_world(small_world)
     types = set(Item.objects.filter(dataset__name="world-instruct").values_list("task_type", flat=True))
-    assert types == {"yes_no", "colour", "count", "position", "reading", "multiple_choice", "conversation"}
+    assert types == {"yes_no", "colour", "count", "multiple_choice"}  # world/instruct.py TASK_WEIGHTS
     captions = set(Item.objects.filter(dataset__name="world-captions").values_list("task_type", flat=True))
     assert captions == {"caption"}
+
+
+@pytest.mark.parametrize(("record_id", "n_turns", "expected"), [
+    ("position-000001-0", 1, "position"), ("read-000001-0", 1, "reading"), ("multi-000001-0", 3, "conversation"),
+    ("000001", 1, "caption"), ("vqa-000001", 2, "conversation"),
+])  # fmt: skip
+def test_task_types_the_world_no_longer_writes_are_still_read_from_ids(record_id, n_turns, expected):
+    human = {"from": "human", "value": "<image>\nDescribe the image."}
+    question = {"from": "human", "value": "Where is the apple?"}
+    turns = [human if n_turns == 1 else question, {"from": "gpt", "value": "left"}] * n_turns
+    assert task_type(record_id, turns) == expected

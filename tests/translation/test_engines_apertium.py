@@ -148,7 +148,8 @@ def test_kept_pipelines_answer_byte_for_byte_as_one_process_per_batch(small_worl
 
     from translation.structure import ItemSource, engine_segments
 
-    items = json.loads((small_world / "llava/llava_instruct.json").read_text())[:300]
+    items = [item for name in ("llava_instruct", "blip_laion_cc_sbu_558k")
+             for item in json.loads((small_world / f"llava/{name}.json").read_text())[:300]]  # fmt: skip
     texts = engine_segments([ItemSource(i["conversations"], {}, "conversation") for i in items], 20_000)
     assert len(texts) > 100
     engine = ApertiumEngine()

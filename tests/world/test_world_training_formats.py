@@ -8,7 +8,7 @@ from typing import Any
 
 from world_readers import read_json
 
-TASKS = {"colour", "count", "position", "yesno", "read", "mc", "multi"}
+TASKS = {"colour", "count", "yesno", "mc"}  # world/instruct.py TASK_WEIGHTS: the mix that teaches presence
 
 
 def test_caption_set_has_one_llava_record_per_training_image(world_dir: Path, scenes: dict[str, Any]) -> None:
@@ -50,7 +50,6 @@ def test_instruction_records_are_strict_llava(world_dir: Path) -> None:
         assert all("<image>" not in t["value"] for t in turns[1:])
     tasks = {r["id"].split("-")[0] for r in records}
     assert tasks == TASKS
-    assert any(len(r["conversations"]) == 6 for r in records)  # some 3-turn conversations
 
 
 def test_instruction_answers_follow_the_documented_conventions(world_dir: Path, scenes: dict[str, Any]) -> None:
