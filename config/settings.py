@@ -165,6 +165,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "axes",
     "accounts",
+    "jobs",
     "audit",
     "translation",
     "training",

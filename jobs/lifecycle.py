@@ -1,9 +1,20 @@
-"""The parts of a job's life every kind shares: heartbeat, staleness, redelivery, recovery at worker start.
+"""A job's life, the same for every kind: claim, heartbeat, staleness, cancel, requeue,
+enqueue on commit, redelivery, recovery at worker start.
 
 Every kind of job (translation jobs, training jobs, evaluation runs, snapshot builds,
-studies) keeps its state in its own row and is claimed by a conditional update that
-also accepts a running row whose heartbeat is older than JOB_STALE_SECONDS: its worker
-died. Three things make such a job go on without a human:
+studies) keeps its state in its own row. Translation jobs, training jobs and evaluation
+runs are `jobs.models.Job` rows, and their modules' claim, cancel and requeue are thin
+calls into this one:
+
+- `claim(...)`: a conditional update that takes a queued row, or a running row whose
+  heartbeat is older than JOB_STALE_SECONDS (its worker died), and counts the attempt:
+  two workers never both win, and the loser's writes (`this_attempt`) match nothing;
+- `cancel(...)`: a queued or stalled job stops at once; a running one is asked
+  (`cancel_requested`) and its runner stops at its next check;
+- `requeue(...)`: a failed, cancelled or stalled job is queued again, and sent once the
+  row is committed (`enqueue`).
+
+Three things make a job whose worker died go on without a human:
 
 - `heartbeat(...)`: while a job runs, a thread of its own writes `heartbeat_at` every
   JOB_HEARTBEAT_SECONDS, even through long single steps (loading a 7B model, one big
@@ -28,16 +39,90 @@ from typing import Any
 from celery import shared_task
 from celery.signals import worker_ready
 from django.conf import settings
-from django.db import connections
+from django.db import connections, transaction
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from .models import Job, JobState
 
 log = logging.getLogger(__name__)
-_recoverers: dict[str, Callable[[], list[int]]] = {}
+_recoverers: dict[str, str] = {}
 
 
 def stale_before() -> datetime:
     """A running job silent since then lost its worker (settings read at call time: tests lower it)."""
     return timezone.now() - timedelta(seconds=settings.JOB_STALE_SECONDS)
+
+
+def stalled(running: str = JobState.RUNNING) -> Q:
+    """Rows a worker holds (`running`: a snapshot build says "building") but no longer beats for."""
+    stale = stale_before()
+    return Q(state=running) & (Q(heartbeat_at__lt=stale) | Q(heartbeat_at__isnull=True, started_at__lt=stale))
+
+
+def claimable(running: str = JobState.RUNNING) -> Q:
+    """Rows a worker may take: queued, or held by a worker that died."""
+    return Q(state=JobState.QUEUED) | stalled(running)
+
+
+def claim(rows: QuerySet, pk: int, **fields: Any) -> tuple[bool, Any]:
+    """Take a job for a new attempt (a conditional update: two workers never both win);
+    `fields` are written with the claim. `started_at` is the first attempt's start unless
+    a kind writes its own. Returns (claimed, the row as it is now, read from `rows`)."""
+    now = timezone.now()
+    claimed = rows.model.objects.filter(claimable(), pk=pk).update(
+        state=JobState.RUNNING, heartbeat_at=now, attempts=F("attempts") + 1, message="", **fields
+    )
+    if claimed and "started_at" not in fields:
+        rows.model.objects.filter(pk=pk, started_at=None).update(started_at=now)
+    return bool(claimed), rows.get(pk=pk)
+
+
+def this_attempt(job: Job) -> QuerySet:
+    """The job's row while this attempt holds it: once another worker took it over (this
+    one looked dead), or it was stopped, the attempt's writes match nothing."""
+    return type(job).objects.filter(pk=job.pk, attempts=job.attempts, state=JobState.RUNNING)
+
+
+def finish(job: Job, state: str, **fields: Any) -> int:
+    """End this attempt in `state` (done, failed, cancelled), with `fields`."""
+    now = timezone.now()
+    return this_attempt(job).update(state=state, finished_at=now, heartbeat_at=now, **fields)
+
+
+def cancel(job: Job) -> bool:
+    """Stop a job: a queued (or stalled) one at once; a running one when its runner next
+    reads `cancel_requested`. False when there is nothing to stop."""
+    rows = type(job).objects.filter(pk=job.pk)
+    with transaction.atomic():
+        at_once = rows.filter(claimable()).update(
+            state=JobState.CANCELLED, cancel_requested=True, finished_at=timezone.now()
+        )
+        asked = rows.filter(state=JobState.RUNNING).update(cancel_requested=True)
+    job.refresh_from_db()
+    return bool(at_once or asked)
+
+
+def requeue(job: Job, *, send: Callable[[Any], None], refuse: Callable[[str], Exception], **fields: Any) -> Any:
+    """Queue a failed, cancelled or stalled job again (with `fields` changed) and `send` it
+    once committed; it resumes where it stopped. Anything else raises `refuse(message)`."""
+    stopped = Q(state__in=[JobState.FAILED, JobState.CANCELLED]) | stalled()
+    with transaction.atomic():
+        updated = type(job).objects.filter(stopped, pk=job.pk).update(
+            state=JobState.QUEUED, cancel_requested=False, message="", finished_at=None, **fields
+        )
+        job.refresh_from_db()
+        if not updated:
+            raise refuse(f"{job.noun} {job.pk} is {job.state}; only failed, cancelled or stalled {job.noun}s can be requeued")
+        send(job)
+    return job
+
+
+def enqueue(task: Any, *args: Any, queue: str | None = None) -> None:
+    """Send `task(*args)` to `queue` (else its route) once the current transaction commits
+    (at once outside one): a worker never looks for a row that is not there yet."""
+    transaction.on_commit(lambda: task.apply_async(args=list(args), **({"queue": queue} if queue else {})))
 
 
 @contextmanager
@@ -74,7 +159,7 @@ def requeue_stalled(rows: Any, requeue: Callable[[Any], Any], still_alive: type[
     `requeue` is the kind's own (it refuses, raising `still_alive`, a row that wrote a
     heartbeat between this query and its update: alive after all)."""
     recovered = []
-    for row in rows.filter(state="running", heartbeat_at__lt=stale_before()):
+    for row in rows.filter(stalled()):
         try:
             requeue(row)
         except still_alive:
@@ -88,14 +173,19 @@ def look_again_later(task: Any, args: list[Any], *, queue: str | None = None) ->
     task.apply_async(args=args, countdown=settings.JOB_STALE_SECONDS + 1, **({"queue": queue} if queue else {}))
 
 
-def recover_at_worker_start(kind: str) -> Callable[[Callable[[], list[int]]], Callable[[], list[int]]]:
-    """Register how a kind of job finds and requeues its stalled rows (returns their ids)."""
+def recover_at_worker_start(kind: str, recover: str) -> None:
+    """Register how a kind of job finds and requeues its stalled rows: the dotted path of a
+    function returning their ids, imported when it runs (a tasks module stays light)."""
+    _recoverers[kind] = recover
 
-    def register(recover: Callable[[], list[int]]) -> Callable[[], list[int]]:
-        _recoverers[kind] = recover
-        return recover
 
-    return register
+def run_or_look_again(task: Any, run: Callable[[int], Any], job_id: int, *, running: str = "running",
+                      queue: str | None = None) -> None:  # fmt: skip
+    """A job task's body: `run` claims and runs the job. A message redelivered while the row
+    still looks alive (its claim refused) is sent again for when the row would be stale."""
+    job = run(job_id)
+    if job.state == running:
+        look_again_later(task, [job_id], queue=queue or job.queue)
 
 
 @shared_task(ignore_result=True)
@@ -103,7 +193,7 @@ def recover_stalled_jobs() -> dict[str, list[int]]:
     recovered = {}
     for kind, recover in _recoverers.items():
         try:
-            ids = recover()
+            ids = import_string(recover)()
         except Exception:  # one kind's failure must not stop the others' recovery
             log.exception("recovering stalled %s failed", kind)
             continue

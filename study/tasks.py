@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from jobs import lifecycle
 from jobs.lifecycle import recover_at_worker_start
 
 POLL_SECONDS = 2.0
 
 
-@recover_at_worker_start("studies")
 def resume_studies() -> list[int]:
     """A worker that starts picks up studies left queued or running: the countdown message
     of a stopped worker is gone (the filesystem broker never redelivers it). Two chains
@@ -22,8 +22,16 @@ def resume_studies() -> list[int]:
 
     studies = list(Study.objects.filter(state__in=[Study.State.QUEUED, Study.State.RUNNING]).values_list("pk", flat=True))
     for pk in studies:
-        advance_study.delay(pk)
+        lifecycle.enqueue(advance_study, pk)
     return studies
+
+
+def enqueue(study) -> None:
+    """Start the study's chain of `advance_study` rounds once its row is committed."""
+    lifecycle.enqueue(advance_study, study.pk)
+
+
+recover_at_worker_start("studies", "study.tasks.resume_studies")
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)

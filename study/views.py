@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -16,7 +15,7 @@ from . import plan
 from .models import Study
 from .pipeline import start_study
 from .report import study_report
-from .tasks import advance_study
+from .tasks import enqueue
 
 
 @login_required
@@ -36,7 +35,7 @@ def study_start(request: HttpRequest) -> HttpResponse:
         messages.error(request, f"The study was not started: {exc}")
         return redirect("study:studies")
     if study.state == Study.State.QUEUED:
-        transaction.on_commit(lambda: advance_study.delay(study.pk))
+        enqueue(study)
     return redirect("study:study", name=study.name)
 
 

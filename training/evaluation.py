@@ -19,11 +19,11 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
 
 from audit.export.build import snapshot_path
 from audit.models import Dataset, Item, Snapshot
-from jobs.lifecycle import requeue_stalled, stale_before
+from jobs import lifecycle
+from jobs.lifecycle import requeue_stalled
 from training.benchmark_prompts import (
     BENCHMARKS,
     DEFAULT_MAX_NEW_TOKENS,
@@ -277,18 +277,12 @@ def enqueue_run(run: EvaluationRun) -> None:
     """Send the run to its Celery queue once the row is committed."""
     from .tasks import run_evaluation as task
 
-    transaction.on_commit(lambda: task.apply_async(args=[run.pk], queue=run.queue))
+    lifecycle.enqueue(task, run.pk, queue=run.queue)
 
 
 def cancel(run: EvaluationRun) -> bool:
-    """Stop a run: a queued one at once, a running one between batches (the runner checks)."""
-    with transaction.atomic():
-        queued = EvaluationRun.objects.filter(pk=run.pk, state=JobState.QUEUED).update(
-            state=JobState.CANCELLED, cancel_requested=True, finished_at=timezone.now()
-        )
-        running = EvaluationRun.objects.filter(pk=run.pk, state=JobState.RUNNING).update(cancel_requested=True)
-    run.refresh_from_db()
-    return bool(queued or running)
+    """Stop a run: a queued (or stalled) one at once, a running one between batches (jobs/lifecycle.py)."""
+    return lifecycle.cancel(run)
 
 
 def recover_stalled_runs() -> list[int]:
@@ -298,18 +292,7 @@ def recover_stalled_runs() -> list[int]:
 
 def requeue(run: EvaluationRun) -> EvaluationRun:
     """Put a failed, cancelled or stalled run back in the queue; it skips the answers it has."""
-    with transaction.atomic():
-        updated = (
-            EvaluationRun.objects.filter(pk=run.pk)
-            .exclude(state__in=[JobState.QUEUED, JobState.DONE])
-            .exclude(state=JobState.RUNNING, heartbeat_at__gte=stale_before())
-            .update(state=JobState.QUEUED, cancel_requested=False, message="", finished_at=None)
-        )
-        run.refresh_from_db()
-        if not updated:
-            raise EvaluationError("state", f"run {run.pk} is {run.state}; only failed, cancelled or stalled runs can be requeued")
-        enqueue_run(run)
-    return run
+    return lifecycle.requeue(run, send=enqueue_run, refuse=lambda message: EvaluationError("state", message))
 
 
 def run_evaluation(run_id: int) -> EvaluationRun:

@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F, Q
 from django.utils import timezone
 
-from jobs.lifecycle import heartbeat, stale_before
+from jobs import lifecycle
+from jobs.lifecycle import heartbeat
 from training.benchmark_prompts import BenchItem, english_texts, prompt, with_english, write_references
 from training.metrics import parsers, read_predictions, read_scienceqa, score_files
 
@@ -41,16 +41,12 @@ def run_directory(run: EvaluationRun) -> Path:
 
 def run_evaluation(run_id: int) -> EvaluationRun:
     """Run to the end (inline or in the Celery task); a run another worker holds is left alone."""
-    now = timezone.now()
-    claimable = Q(state=JobState.QUEUED) | Q(state=JobState.RUNNING, heartbeat_at__lt=stale_before())
-    claimed = EvaluationRun.objects.filter(pk=run_id).filter(claimable).update(
-        state=JobState.RUNNING, started_at=now, heartbeat_at=now, attempts=F("attempts") + 1
-    )
-    run = EvaluationRun.objects.select_related("training_job", "dataset", "snapshot").get(pk=run_id)
+    rows = EvaluationRun.objects.select_related("training_job", "dataset", "snapshot")
+    claimed, run = lifecycle.claim(rows, run_id)
     if not claimed:
         log.info("evaluation run %s is %s; not running it", run_id, run.state)
         return run
-    mine = lambda: EvaluationRun.objects.filter(pk=run_id, state=JobState.RUNNING, attempts=run.attempts)  # noqa: E731
+    mine = lambda: lifecycle.this_attempt(run)  # noqa: E731
     try:
         with heartbeat(mine, name=f"evaluation-run-{run_id}"):
             answered = _answer_all(run)
@@ -135,9 +131,7 @@ def _store(run: EvaluationRun, rows: list[Prediction], items_per_s: float) -> No
 
 
 def _finish(run: EvaluationRun, state: str, message: str = "") -> None:
-    EvaluationRun.objects.filter(pk=run.pk, state=JobState.RUNNING).update(
-        state=state, message=message, finished_at=timezone.now(), heartbeat_at=timezone.now()
-    )
+    lifecycle.finish(run, state, message=message)
 
 
 # --- scoring ------------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ import torch
 from django.conf import settings
 from django.utils import timezone
 
+from jobs import lifecycle
 from jobs.lifecycle import heartbeat
 
 from . import job_data
@@ -64,11 +65,11 @@ def run_job(job_id: int) -> TrainingJob:
 
 def _mine(job: TrainingJob):
     """This attempt's row: if another worker took the job over, our writes match nothing."""
-    return TrainingJob.objects.filter(pk=job.pk, attempts=job.attempts, state=TrainingJob.State.RUNNING)
+    return lifecycle.this_attempt(job)
 
 
 def _finish(job: TrainingJob, state: str, **fields: Any) -> None:
-    _mine(job).update(state=state, finished_at=timezone.now(), heartbeat_at=timezone.now(), **fields)
+    lifecycle.finish(job, state, **fields)
 
 
 def _run_distributed(job: TrainingJob) -> None:

@@ -15,11 +15,11 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
-from django.utils import timezone
 
+from api.errors import FieldError
 from audit.models import Dataset, Snapshot
-from jobs.lifecycle import requeue_stalled, stale_before
+from jobs import lifecycle
+from jobs.lifecycle import requeue_stalled
 
 from . import job_data
 from .models import TrainingJob
@@ -38,21 +38,10 @@ def run_job(job_id: int) -> TrainingJob:
     return run(job_id)
 
 
-def claimable() -> Q:
-    """Rows a runner may take: queued, or running with a heartbeat older than JOB_STALE_SECONDS."""
-    return Q(state=TrainingJob.State.QUEUED) | Q(state=TrainingJob.State.RUNNING, heartbeat_at__lt=stale_before())
-
-
 def claim(job_id: int, **fields: Any) -> tuple[bool, TrainingJob]:
-    """Take a job for a new attempt (a conditional update: two workers never both win);
-    `fields` are written with the claim. Returns (claimed, the row as it is now)."""
-    now = timezone.now()
-    claimed = TrainingJob.objects.filter(pk=job_id).filter(claimable()).update(
-        state=TrainingJob.State.RUNNING, heartbeat_at=now, attempts=F("attempts") + 1, message="", **fields
-    )
-    if claimed:
-        TrainingJob.objects.filter(pk=job_id, started_at=None).update(started_at=now)
-    return bool(claimed), TrainingJob.objects.get(pk=job_id)
+    """Take a job for a new attempt (jobs/lifecycle.py); `fields` are written with the claim.
+    Returns (claimed, the row as it is now)."""
+    return lifecycle.claim(TrainingJob.objects.all(), job_id, **fields)
 
 # Stage settings a user may override (name and data belong to the template).
 OVERRIDABLE = tuple(f.name for f in dataclasses.fields(Stage) if f.name not in ("name", "data"))
@@ -62,12 +51,17 @@ MAX_GPUS_PER_NODE = 8  # processes one machine's torchrun starts (training/distr
 MAX_NODES = 64  # machines of one job, each a Celery gpu worker (training/nodes.py)
 
 
-class JobValidationError(ValueError):
-    """One problem with a job's inputs: which field, and what is wrong with it."""
+class JobValidationError(FieldError, ValueError):
+    """One problem with a job's inputs: which field, and what is wrong with it (field first,
+    as every caller writes it; `str()` says both)."""
 
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field, self.message = field, message
+    field: str
+
+    def __init__(self, field: str, message: str, status: int | None = None) -> None:
+        super().__init__(message, field, status)
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}"
 
 
 def model_path(relative: str | Path) -> Path:
@@ -261,24 +255,16 @@ def _enqueue(job: TrainingJob) -> None:
     from .tasks import run_training_job, run_training_node
 
     if job.nodes == 1:
-        transaction.on_commit(lambda: run_training_job.apply_async(args=[job.pk], queue=job.queue))
+        lifecycle.enqueue(run_training_job, job.pk, queue=job.queue)
         return
     for index in range(job.nodes):
-        transaction.on_commit(lambda i=index: run_training_node.apply_async(args=[job.pk, i], queue=job.queue))
+        lifecycle.enqueue(run_training_node, job.pk, index, queue=job.queue)
 
 
 def cancel(job: TrainingJob) -> bool:
     """Stop a job: a queued (or stalled) one at once; a running one within a step or two,
-    when its runner next reads `cancel_requested` and marks it cancelled."""
-    now = timezone.now()
-    with transaction.atomic():
-        at_once = (
-            TrainingJob.objects.filter(pk=job.pk, state=TrainingJob.State.QUEUED)
-            | TrainingJob.objects.filter(pk=job.pk, state=TrainingJob.State.RUNNING, heartbeat_at__lt=stale_before())
-        ).update(state=TrainingJob.State.CANCELLED, cancel_requested=True, finished_at=now)
-        asked = TrainingJob.objects.filter(pk=job.pk, state=TrainingJob.State.RUNNING).update(cancel_requested=True)
-    job.refresh_from_db()
-    return bool(at_once or asked)
+    when its runner next reads `cancel_requested` and marks it cancelled (jobs/lifecycle.py)."""
+    return lifecycle.cancel(job)
 
 
 def requeue(job: TrainingJob, *, nodes: int | None = None, gpus_per_node: int | None = None) -> TrainingJob:
@@ -289,17 +275,10 @@ def requeue(job: TrainingJob, *, nodes: int | None = None, gpus_per_node: int | 
     nodes, gpus_per_node = nodes or job.nodes, gpus_per_node or job.gpus_per_node
     _check_numbers(nodes, gpus_per_node, job.log_every, job.checkpoint_every)
     _check_memory(job.preset, [stage_from_dict(d) for d in job.stages], nodes, gpus_per_node)
-    with transaction.atomic():
-        updated = (
-            TrainingJob.objects.filter(pk=job.pk, state__in=[TrainingJob.State.FAILED, TrainingJob.State.CANCELLED])
-            | TrainingJob.objects.filter(pk=job.pk, state=TrainingJob.State.RUNNING, heartbeat_at__lt=stale_before())
-        ).update(state=TrainingJob.State.QUEUED, cancel_requested=False, message="", finished_at=None,
-                 nodes=nodes, gpus_per_node=gpus_per_node, rendezvous="")  # fmt: skip
-        job.refresh_from_db()
-        if not updated:
-            raise JobValidationError("state", f"job {job.pk} is {job.state}; only failed, cancelled or stalled jobs can be requeued")
-        _enqueue(job)
-    return job
+    return lifecycle.requeue(
+        job, send=_enqueue, refuse=lambda message: JobValidationError("state", message, status=409),
+        nodes=nodes, gpus_per_node=gpus_per_node, rendezvous="",
+    )  # fmt: skip
 
 
 def recover_stalled_jobs() -> list[int]:

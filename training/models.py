@@ -1,8 +1,9 @@
 """Training jobs and evaluation runs: what was asked, how far it got, where results are.
 
 Job state lives here, not in a Celery result backend, so pages and the API read it
-with ordinary queries. Runners claim a row with a conditional update (queued, or
-running with a stale heartbeat) so a redelivered message never runs a job twice.
+with ordinary queries: both models are jobs.models.Job (state, heartbeat, attempts),
+claimed, cancelled and requeued by jobs/lifecycle.py, so a redelivered message never
+runs a job twice.
 Paths are relative to settings.MODEL_ROOT.
 """
 
@@ -11,19 +12,12 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from jobs.models import ACTIVE_STATES, Job, JobState
 
-class JobState(models.TextChoices):
-    QUEUED = "queued"
-    RUNNING = "running"
-    DONE = "done"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
+__all__ = ["ACTIVE_STATES", "EvaluationRun", "JobState", "LossPoint", "Prediction", "TrainingJob", "TrainingNode"]
 
 
-ACTIVE_STATES = (JobState.QUEUED, JobState.RUNNING)
-
-
-class TrainingJob(models.Model):
+class TrainingJob(Job):
     """One adaptation variant trained as a list of stages (training.recipes.Stage dicts).
 
     The starting model is the preset built fresh, another job's output (`base_job`,
@@ -32,8 +26,6 @@ class TrainingJob(models.Model):
     data ({"snapshot": id, "sha256": ...}) or an English dataset's own file
     ({"dataset": id}).
     """
-
-    State = JobState
 
     name = models.CharField(max_length=200, blank=True)
     template = models.CharField(max_length=32, help_text="training.recipes.TEMPLATES")
@@ -54,9 +46,6 @@ class TrainingJob(models.Model):
     log_every = models.PositiveIntegerField(default=10, help_text="A loss point every N optimizer steps.")
     checkpoint_every = models.PositiveIntegerField(default=100, help_text="A checkpoint every M optimizer steps.")
 
-    state = models.CharField(max_length=16, choices=JobState.choices, default=JobState.QUEUED)
-    cancel_requested = models.BooleanField(default=False)
-    message = models.TextField(blank=True, help_text="Why the job failed, with the traceback's tail.")
     stage_index = models.PositiveSmallIntegerField(default=0, help_text="The stage running now (0-based).")
     step = models.PositiveIntegerField(default=0, help_text="Optimizer steps done in the current stage.")
     total_steps = models.PositiveIntegerField(default=0, help_text="Optimizer steps of the current stage.")
@@ -65,24 +54,10 @@ class TrainingJob(models.Model):
     stage_models = models.JSONField(default=list, blank=True, help_text="Each finished stage's model directory.")
     output_dir = models.CharField(max_length=500, blank=True)
     output_model = models.CharField(max_length=500, blank=True, help_text="The final model, once done.")
-    attempts = models.PositiveSmallIntegerField(default=0, help_text="How many times a worker started the job.")
-
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at"]
-        indexes = [models.Index(fields=["state", "heartbeat_at"], name="trainingjob_state_idx")]
 
     def __str__(self) -> str:
         return self.name or f"{self.template} ({self.preset}) #{self.pk}"
-
-    @property
-    def is_active(self) -> bool:
-        return self.state in ACTIVE_STATES
 
     @property
     def ranks(self) -> int:
@@ -155,7 +130,7 @@ class LossPoint(models.Model):
         ]
 
 
-class EvaluationRun(models.Model):
+class EvaluationRun(Job):
     """One model on one benchmark split in one language through one pipeline.
 
     The model is a training job's output, or any Llava checkpoint directory. English
@@ -163,7 +138,7 @@ class EvaluationRun(models.Model):
     snapshot (translated, and filtered by the audit where the rule says so).
     """
 
-    State = JobState
+    noun = "run"
 
     class Pipeline(models.TextChoices):
         DIRECT = "direct"
@@ -194,33 +169,16 @@ class EvaluationRun(models.Model):
     limit = models.PositiveIntegerField(null=True, blank=True, help_text="Evaluate the first N items only.")
     queue = models.CharField(max_length=16, default="gpu")
 
-    state = models.CharField(max_length=16, choices=JobState.choices, default=JobState.QUEUED)
-    cancel_requested = models.BooleanField(default=False)
-    message = models.TextField(blank=True)
     total = models.PositiveIntegerField(default=0)
     done = models.PositiveIntegerField(default=0)
     items_per_s = models.FloatField(null=True, blank=True)
     predictions_file = models.CharField(max_length=500, blank=True, help_text="JSONL, relative to MODEL_ROOT.")
     metrics = models.JSONField(default=dict, blank=True, help_text="Per parser: metrics with 95% bootstrap CIs.")
     diagnostics = models.JSONField(default=list, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at"]
-        indexes = [models.Index(fields=["state", "heartbeat_at"], name="evaluationrun_state_idx")]
 
     def __str__(self) -> str:
         return f"{self.name or self.model_path or self.training_job} on {self.benchmark}/{self.split} ({self.language}, {self.pipeline})"
-
-    @property
-    def is_active(self) -> bool:
-        return self.state in ACTIVE_STATES
 
 
 class Prediction(models.Model):

@@ -33,6 +33,7 @@ from pathlib import Path
 from django.conf import settings
 from django.utils import timezone
 
+from jobs import lifecycle
 from jobs.lifecycle import heartbeat
 
 from .jobs import claim
@@ -77,7 +78,7 @@ def run_node(job_id: int, index: int, *, worker: str = "") -> None:
     if not created:
         log.info("node %s of training job %s attempt %s already runs elsewhere", index, job_id, job.attempts)
         return
-    mine = lambda: TrainingJob.objects.filter(pk=job.pk, attempts=job.attempts, state=TrainingJob.State.RUNNING)  # noqa: E731
+    mine = lambda: lifecycle.this_attempt(job)  # noqa: E731
     with heartbeat(mine, name=f"training-job-{job.pk}-node-{index}"):
         _run_torchrun(job, index, node)
 
@@ -154,9 +155,7 @@ def _what_went_wrong(job: TrainingJob, index: int, returncode: int) -> str:
 
 
 def _fail(job: TrainingJob, message: str) -> None:
-    TrainingJob.objects.filter(pk=job.pk, attempts=job.attempts, state=TrainingJob.State.RUNNING).update(
-        state=TrainingJob.State.FAILED, message=message, finished_at=timezone.now(), heartbeat_at=timezone.now()
-    )
+    lifecycle.finish(job, TrainingJob.State.FAILED, message=message)
 
 
 def node_heartbeat(job_id: int, attempt: int, index: int, *, step: int | None = None,

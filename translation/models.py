@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import models
 
 from audit.models import Assessment, Item
+from jobs.models import Job
 
 
 class Translation(models.Model):
@@ -60,21 +61,12 @@ class Translation(models.Model):
         return f"{self.item} [{self.engine} {self.target_language}]"
 
 
-class TranslationJob(models.Model):
+class TranslationJob(Job):
     """A batch translation of one dataset with one engine; its progress lives here.
 
     Rows and progress are written in one transaction per batch, so `done` always equals
     the translations this job stored, and a killed worker loses only the batch in flight.
     """
-
-    class State(models.TextChoices):
-        QUEUED = "queued"
-        RUNNING = "running"
-        DONE = "done"
-        FAILED = "failed"
-        CANCELLED = "cancelled"
-
-    ACTIVE_STATES = (State.QUEUED, State.RUNNING)
 
     dataset = models.ForeignKey("audit.Dataset", on_delete=models.CASCADE, related_name="translation_jobs")
     engine = models.CharField(max_length=32)
@@ -88,30 +80,16 @@ class TranslationJob(models.Model):
     )
     round_trip = models.BooleanField(default=True, help_text="Translate back to score the round trip (chrF).")
     queue = models.CharField(max_length=16, default="default")
-    state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED)
     total = models.PositiveIntegerField(default=0)
     done = models.PositiveIntegerField(default=0)
     errors = models.PositiveIntegerField(default=0)
     error_log = models.JSONField(default=list, blank=True, help_text="The latest per-item errors.")
-    message = models.TextField(blank=True, help_text="Why the job failed, and how to fix it.")
     engine_seconds = models.FloatField(default=0.0)
     created_by = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.SET_NULL)
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
     run_started_done = models.PositiveIntegerField(default=0, help_text="`done` when the current run started.")
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at"]
-        indexes = [models.Index(fields=["state", "heartbeat_at"], name="translationjob_state_idx")]
 
     def __str__(self) -> str:
         return f"translate {self.dataset} with {self.engine} ({self.state})"
-
-    @property
-    def is_active(self) -> bool:
-        return self.state in self.ACTIVE_STATES
 
     @property
     def percent(self) -> float:

@@ -31,11 +31,13 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
+from api.errors import FieldError
 from audit.models import Dataset, Item
-from jobs.lifecycle import heartbeat, requeue_stalled, stale_before
+from jobs import lifecycle
+from jobs.lifecycle import heartbeat, requeue_stalled
 
 from . import store
 from .checks import run_checks
@@ -63,12 +65,9 @@ ERROR_LOG_SIZE = 20
 GPU_ENGINES = frozenset({"vllm"})
 
 
-class JobError(ValueError):
-    """A job cannot be created or changed as asked; the message says why (`field`: which input)."""
-
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.field = field
+class JobError(FieldError, ValueError):
+    """A job cannot be created or changed as asked; the message says why (`field`: which input).
+    Still a ValueError: the translate command and the page catch bad inputs as such."""
 
 
 def queue_for(engine: str, options: dict) -> str:
@@ -131,33 +130,17 @@ def enqueue(job: TranslationJob) -> None:
     """Send the job to its Celery queue once the row is committed."""
     from .tasks import run_translation_job
 
-    transaction.on_commit(lambda: run_translation_job.apply_async(args=[job.pk], queue=job.queue))
+    lifecycle.enqueue(run_translation_job, job.pk, queue=job.queue)
 
 
 def requeue(job: TranslationJob) -> TranslationJob:
     """Put a failed, cancelled or stalled job back in the queue; it resumes where it stopped."""
-    stale = stale_before()
-    with transaction.atomic():
-        updated = (
-            TranslationJob.objects.filter(pk=job.pk)
-            .exclude(state__in=[TranslationJob.State.QUEUED, TranslationJob.State.DONE])
-            .exclude(state=TranslationJob.State.RUNNING, heartbeat_at__gte=stale)
-            .update(state=TranslationJob.State.QUEUED, message="", finished_at=None)
-        )
-        job.refresh_from_db()
-        if not updated:
-            raise JobError(f"job {job.pk} is {job.state}; only failed, cancelled or stalled jobs can be requeued")
-        enqueue(job)
-    return job
+    return lifecycle.requeue(job, send=enqueue, refuse=lambda message: JobError(message, "state", status=409))
 
 
 def cancel(job: TranslationJob) -> bool:
-    """Ask a queued or running job to stop; the runner checks between batches."""
-    return bool(
-        TranslationJob.objects.filter(pk=job.pk, state__in=TranslationJob.ACTIVE_STATES).update(
-            state=TranslationJob.State.CANCELLED, finished_at=timezone.now()
-        )
-    )
+    """Stop a queued job at once, a running one after the batch it is storing (jobs/lifecycle.py)."""
+    return lifecycle.cancel(job)
 
 
 # A job allocates millions of small objects, nearly all acyclic (dicts, tuples, strings),
@@ -199,17 +182,12 @@ def run_job(
 
     `engine_arguments` are constructor arguments from trusted code only (the `translate`
     command run inline), never a request's: they may set what a job's options may not."""
-    now = timezone.now()
-    claimed = (
-        TranslationJob.objects.filter(pk=job_id)
-        .filter(_claimable())
-        .update(state=TranslationJob.State.RUNNING, started_at=now, heartbeat_at=now, run_started_done=F("done"))
-    )
-    job = TranslationJob.objects.get(pk=job_id)
+    # Each attempt measures its own rate (`items_per_second`): from its start and `done` then.
+    claimed, job = lifecycle.claim(TranslationJob.objects.all(), job_id, started_at=timezone.now(), run_started_done=F("done"))
     if not claimed:
         log.info("translation job %s is %s; not running it", job_id, job.state)
         return job
-    mine = lambda: TranslationJob.objects.filter(pk=job_id, state=TranslationJob.State.RUNNING)  # noqa: E731
+    mine = lambda: lifecycle.this_attempt(job)  # noqa: E731
     try:
         engine = get_engine(job.engine, **{**_engine_arguments(job), **(engine_arguments or {})})
         try:
@@ -230,10 +208,6 @@ def run_job(
 def recover_stalled_jobs() -> list[int]:
     """Requeue running jobs whose worker died (jobs/lifecycle.py runs this when a worker starts)."""
     return requeue_stalled(TranslationJob.objects.all(), requeue, JobError)
-
-
-def _claimable() -> Q:
-    return Q(state=TranslationJob.State.QUEUED) | Q(state=TranslationJob.State.RUNNING, heartbeat_at__lt=stale_before())
 
 
 def _run_batches(job: TranslationJob, engine: Engine, on_batch) -> None:
@@ -263,9 +237,13 @@ def _run_batches(job: TranslationJob, engine: Engine, on_batch) -> None:
     pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix=f"translation-job-{job.pk}")
     try:
         while True:
-            job.refresh_from_db(fields=["state", "done", "total"])
-            if job.state != TranslationJob.State.RUNNING:
-                return  # cancelled from the page or the API
+            row = lifecycle.this_attempt(job).values("cancel_requested", "done", "total").first()
+            if row is None:
+                return  # stopped, or taken over by another worker after this one looked dead
+            if row["cancel_requested"]:  # from the page or the API
+                _finish(job, TranslationJob.State.CANCELLED)
+                return
+            job.done, job.total = row["done"], row["total"]
             # With every engine thread busy and one batch waiting, wait for the oldest
             # before reading another.
             translated = queued[0][0].result() if len(queued) == threads + 1 else None
@@ -493,7 +471,7 @@ def _store(job: TranslationJob, rows: list[store.Row], result: _Translated, vers
             updates["errors"] = F("errors") + len(result.failures)
             updates["error_log"] = (job.error_log + result.failures)[-ERROR_LOG_SIZE:]
             updates["total"] = F("total") - len(result.failures)  # failed items are reported, not waited for
-        TranslationJob.objects.filter(pk=job.pk, state=TranslationJob.State.RUNNING).update(**updates)
+        lifecycle.this_attempt(job).update(**updates)
 
 
 def _translate_each(job: TranslationJob, engine: Engine, batch: list[store.PendingItem]) -> _Translated:
@@ -543,9 +521,7 @@ def _translate(job: TranslationJob, engine: Engine, batch: list[store.PendingIte
 
 
 def _finish(job: TranslationJob, state: str, message: str = "") -> None:
-    TranslationJob.objects.filter(pk=job.pk, state=TranslationJob.State.RUNNING).update(
-        state=state, message=message, finished_at=timezone.now(), heartbeat_at=timezone.now()
-    )
+    lifecycle.finish(job, state, message=message)
 
 
 def _remaining(job: TranslationJob) -> int:

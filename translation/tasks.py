@@ -8,7 +8,7 @@ import gc
 from celery import shared_task
 from celery.signals import worker_process_init
 
-from jobs.lifecycle import look_again_later, recover_at_worker_start
+from jobs.lifecycle import recover_at_worker_start, run_or_look_again
 
 
 @worker_process_init.connect
@@ -22,17 +22,11 @@ def warm_up(**_kwargs) -> None:
     gc.freeze()
 
 
-@recover_at_worker_start("translation jobs")
-def _recover() -> list[int]:
-    from .services import recover_stalled_jobs
-
-    return recover_stalled_jobs()
+recover_at_worker_start("translation jobs", "translation.services.recover_stalled_jobs")
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def run_translation_job(job_id: int) -> None:
     from .services import run_job
 
-    job = run_job(job_id)
-    if job.state == job.State.RUNNING:  # a redelivered message while the row still looks alive
-        look_again_later(run_translation_job, [job_id], queue=job.queue)
+    run_or_look_again(run_translation_job, run_job, job_id)

@@ -24,10 +24,11 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
-from jobs.lifecycle import heartbeat, stale_before
+from api.errors import FieldError
+from jobs import lifecycle
+from jobs.lifecycle import heartbeat
 
 from ..models import FilterRule, Snapshot
 from .formats import FORMATS, FormatError
@@ -39,12 +40,8 @@ from .writing import write_export
 __all__ = ["ExportError", "candidate_sql", "create_rule", "request_snapshot", "rule_spec", "run_build", "snapshot_path"]
 
 
-class ExportError(ValueError):
+class ExportError(FieldError, ValueError):
     """A snapshot cannot be built as asked; `field` names the request field at fault, if any."""
-
-    def __init__(self, message: str, field: str | None = None, status: int = 400) -> None:
-        super().__init__(message)
-        self.message, self.field, self.status = message, field, status
 
 
 # --- rules -------------------------------------------------------------------------------
@@ -99,16 +96,9 @@ def request_snapshot(rule: FilterRule, format: str, *, created_by=None, enqueue:
     return snapshot, True
 
 
-def _stalled() -> Q:
-    stale = stale_before()
-    return Q(state=Snapshot.State.BUILDING) & (
-        Q(heartbeat_at__lt=stale) | Q(heartbeat_at__isnull=True, started_at__lt=stale)
-    )
-
-
 def recover_stalled(rule: FilterRule, format: str) -> int:
     """Mark the rule's builds whose worker stopped as failed, so a new build may start."""
-    return Snapshot.objects.filter(_stalled(), rule=rule, format=format).update(
+    return Snapshot.objects.filter(lifecycle.stalled(Snapshot.State.BUILDING), rule=rule, format=format).update(
         state=Snapshot.State.FAILED, finished_at=timezone.now(),
         message=f"the build stalled: no heartbeat from its worker for over {settings.JOB_STALE_SECONDS} s "
                 "(the worker was stopped or lost); a new request builds it again",
@@ -118,7 +108,7 @@ def recover_stalled(rule: FilterRule, format: str) -> int:
 def recover_stalled_builds() -> list[int]:
     """Send stalled builds to a worker again (jobs/lifecycle.py runs this when a worker starts):
     run_build claims a building row whose heartbeat stopped, and builds it from the start."""
-    stalled = list(Snapshot.objects.filter(_stalled()).values_list("pk", flat=True))
+    stalled = list(Snapshot.objects.filter(lifecycle.stalled(Snapshot.State.BUILDING)).values_list("pk", flat=True))
     for pk in stalled:
         _enqueue(Snapshot(pk=pk))
     return stalled
@@ -127,7 +117,7 @@ def recover_stalled_builds() -> list[int]:
 def _enqueue(snapshot: Snapshot) -> None:
     from ..tasks import build_snapshot
 
-    transaction.on_commit(lambda: build_snapshot.apply_async(args=[snapshot.pk], queue="default"))
+    lifecycle.enqueue(build_snapshot, snapshot.pk, queue="default")
 
 
 def snapshot_path(relative: str) -> Path:
@@ -137,8 +127,9 @@ def snapshot_path(relative: str) -> Path:
 def run_build(snapshot_id: int) -> Snapshot:
     """Build a queued snapshot (inline, or in the Celery task). A second worker finds it taken."""
     now = timezone.now()
-    # Queued, or building with a dead worker (a redelivered message after a kill).
-    claimed = Snapshot.objects.filter(Q(state=Snapshot.State.QUEUED) | _stalled(), pk=snapshot_id).update(
+    # Queued, or building with a dead worker (a redelivered message after a kill). A build
+    # starts from scratch, and a snapshot counts no attempts: not lifecycle.claim's update.
+    claimed = Snapshot.objects.filter(lifecycle.claimable(Snapshot.State.BUILDING), pk=snapshot_id).update(
         state=Snapshot.State.BUILDING, started_at=now, heartbeat_at=now
     )
     snapshot = Snapshot.objects.select_related("rule").get(pk=snapshot_id)

@@ -13,12 +13,11 @@ from __future__ import annotations
 import time
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
 
 from study.models import Study
 from study.pipeline import start_study
 from study.plan import BUDGETS, STEP_TITLES, STEPS
-from study.tasks import advance_study
+from study.tasks import enqueue
 
 
 class Command(BaseCommand):
@@ -40,7 +39,7 @@ class Command(BaseCommand):
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
         if study.state == Study.State.QUEUED:
-            transaction.on_commit(lambda: advance_study.delay(study.pk))
+            enqueue(study)
             self.stdout.write(f"study {study.name} queued; follow it at /study/{study.name}/")
         else:
             self.stdout.write(f"study {study.name} is already {study.state}")
