@@ -2,6 +2,8 @@
 
 Same rules as the pages: the same access helpers (audit/access.py), the same write
 functions (audit/grading.py, audit/campaigns.py), the same item shape (payloads.py).
+A refusal (GradingError, a bad id) is answered `{"detail", "field"}` by api/handler.py;
+throttled per user at the grading rate (api/throttles.py).
 """
 
 from __future__ import annotations
@@ -9,13 +11,15 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import status
-from rest_framework.decorators import api_view
+from rest_framework.decorators import api_view, throttle_classes
 from rest_framework.exceptions import ValidationError as DRFValidationError
 from rest_framework.fields import IntegerField
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from config.inputs import MAX_ID, BadInput, check_query, error, parse_id
+from api.errors import FieldError
+from api.throttles import GradingThrottle
+from config.inputs import MAX_ID, check_query, parse_id
 
 from . import serializers as s
 from .access import READERS, campaign_for_annotator, campaign_for_reader, require_role, visible_campaigns
@@ -23,17 +27,10 @@ from .assignment import next_assignment
 from .campaign_stats import campaign_statistics, pending_adjudications
 from .campaigns import CampaignSpec, create_campaign
 from .grade_next import grade_and_next
-from .grading import GradingError, do_adjudicate, do_skip, do_undo, tally
+from .grading import do_adjudicate, do_skip, do_undo, tally
 from .models import Assessment
 from .payloads import item_payload, load_assignment, progress
 from .roles import ADMIN, ANNOTATOR
-
-
-def _error(exc: GradingError) -> Response:
-    body = {"detail": exc.message}
-    if exc.field:
-        body["field"] = exc.field
-    return Response(body, status=exc.status)
 
 
 def _valid(serializer_class, request: Request):
@@ -49,6 +46,7 @@ def _next_body(campaign, user, exclude) -> dict | None:
 
 @extend_schema(request=s.NextItemInput, responses={200: dict, 204: None})
 @api_view(["POST"])
+@throttle_classes([GradingThrottle])
 def next_item(request: Request, campaign_id: int) -> Response:
     """Lease and return the next item to grade (204 when nothing is left for you)."""
     campaign = campaign_for_annotator(request.user, campaign_id)
@@ -61,34 +59,32 @@ def next_item(request: Request, campaign_id: int) -> Response:
 
 @extend_schema(request=s.GradeInput, responses={201: dict})
 @api_view(["POST"])
+@throttle_classes([GradingThrottle])
 def grade(request: Request, assignment_id: int) -> Response:
     """Grade a leased item; with "next": true the answer also carries the next item."""
     require_role(request.user, ANNOTATOR)
     data = _valid(s.GradeInput, request)
-    try:  # the same service as the lean endpoint the grading page uses (api_grade_next.py)
-        body = grade_and_next(assignment_id, dict(data), annotator=request.user, want_next=data["next"],
-                              exclude=set(data["exclude"]))  # fmt: skip
-    except GradingError as exc:
-        return _error(exc)
+    # The same service as the lean endpoint the grading page uses (api_grade_next.py).
+    body = grade_and_next(assignment_id, dict(data), annotator=request.user, want_next=data["next"],
+                          exclude=set(data["exclude"]))  # fmt: skip
     return Response(body, status=status.HTTP_201_CREATED)
 
 
 @extend_schema(request=s.SkipInput, responses={200: dict})
 @api_view(["POST"])
+@throttle_classes([GradingThrottle])
 def skip(request: Request, assignment_id: int) -> Response:
     """Pass on an item; "flag": true also reports it to reviewers."""
     require_role(request.user, ANNOTATOR)
     data = _valid(s.SkipInput, request)
-    try:
-        do_skip(assignment_id, annotator=request.user, flag=data["flag"], reason=data["reason"])
-    except GradingError as exc:
-        return _error(exc)
+    do_skip(assignment_id, annotator=request.user, flag=data["flag"], reason=data["reason"])
     return Response({"skipped": assignment_id, "flagged": data["flag"]})
 
 
 @extend_schema(request=inline_serializer("UndoInput", {"assignment": IntegerField(required=False)}),
                responses={200: dict})
 @api_view(["POST"])
+@throttle_classes([GradingThrottle])
 def undo(request: Request, campaign_id: int) -> Response:
     """Take back your last grade in the campaign (or that of "assignment"); the item is returned to you.
 
@@ -99,17 +95,15 @@ def undo(request: Request, campaign_id: int) -> Response:
     assignment = request.data.get("assignment") if isinstance(request.data, dict) else None
     if assignment is not None and (not isinstance(assignment, int) or isinstance(assignment, bool)
                                    or not 1 <= assignment <= MAX_ID):
-        return Response({"detail": "assignment must be an assignment id", "field": "assignment"}, status=400)
-    try:
-        undone = do_undo(campaign, annotator=request.user, assignment_id=assignment)
-    except GradingError as exc:
-        return _error(exc)
+        raise FieldError("assignment must be an assignment id", "assignment")
+    undone = do_undo(campaign, annotator=request.user, assignment_id=assignment)
     return Response({"item": item_payload(load_assignment(undone.assignment.pk)), "undone": undone.old,
                      "progress": progress(campaign, request.user.pk)})  # fmt: skip
 
 
 @extend_schema(responses={200: dict})
 @api_view(["GET"])
+@throttle_classes([GradingThrottle])
 def my_tally(request: Request, campaign_id: int) -> Response:
     """Your own counts in the campaign: graded, skipped (not graded since), flagged (the grading page's end card)."""
     campaign = campaign_for_annotator(request.user, campaign_id)
@@ -118,21 +112,20 @@ def my_tally(request: Request, campaign_id: int) -> Response:
 
 @extend_schema(responses=s.MyGrade(many=True))
 @api_view(["GET"])
+@throttle_classes([GradingThrottle])
 def my_grades(request: Request) -> Response:
     """Your own current grades, newest first (everyone sees only their own here)."""
     grades = Assessment.objects.filter(annotator=request.user).select_related("entry__translation__item")
-    try:
-        campaign = check_query(request).get("campaign")
-        if campaign:
-            grades = grades.filter(entry__campaign_id=parse_id("campaign", campaign))
-    except BadInput as bad:
-        return error(400, bad.detail, bad.field)
+    campaign = check_query(request).get("campaign")
+    if campaign:
+        grades = grades.filter(entry__campaign_id=parse_id("campaign", campaign))
     grades = grades.order_by("-created_at")[:500]
     return Response(s.MyGrade(grades, many=True).data)
 
 
 @extend_schema(request=s.CampaignInput, responses=s.CampaignSummary)
 @api_view(["GET", "POST"])
+@throttle_classes([GradingThrottle])
 def campaigns(request: Request) -> Response:
     """GET: the campaigns you may see. POST (admins): create one."""
     if request.method == "GET":
@@ -148,6 +141,7 @@ def campaigns(request: Request) -> Response:
 
 @extend_schema(responses={200: dict})
 @api_view(["GET"])
+@throttle_classes([GradingThrottle])
 def campaign_stats(request: Request, campaign_id: int) -> Response:
     """Progress, agreement, control reliability and estimates of a campaign (reviewers, admins)."""
     campaign = campaign_for_reader(request.user, campaign_id)
@@ -156,6 +150,7 @@ def campaign_stats(request: Request, campaign_id: int) -> Response:
 
 @extend_schema(responses={200: dict})
 @api_view(["GET"])
+@throttle_classes([GradingThrottle])
 def adjudication_queue(request: Request, campaign_id: int) -> Response:
     campaign = campaign_for_reader(request.user, campaign_id)
     return Response(pending_adjudications(campaign, limit=100))
@@ -163,11 +158,9 @@ def adjudication_queue(request: Request, campaign_id: int) -> Response:
 
 @extend_schema(request=s.AdjudicateInput, responses={200: dict})
 @api_view(["POST"])
+@throttle_classes([GradingThrottle])
 def adjudicate(request: Request, entry_id: int) -> Response:
     require_role(request.user, *READERS)
     data = _valid(s.AdjudicateInput, request)
-    try:
-        final = do_adjudicate(entry_id, grade=data["grade"], reviewer=request.user, post_edit_of=data["post_edit_of"])
-    except GradingError as exc:
-        return _error(exc)
+    final = do_adjudicate(entry_id, grade=data["grade"], reviewer=request.user, post_edit_of=data["post_edit_of"])
     return Response({"entry": entry_id, "grade": final.grade, "source": final.source})

@@ -117,6 +117,6 @@ def grade_next(request: HttpRequest, assignment_id: int) -> HttpResponse:
         return refused.response
     except PermissionDenied as exc:
         return _refuse(403, str(exc))
-    except GradingError as exc:
-        return _refuse(exc.status, exc.message, exc.field)
+    except GradingError as exc:  # the body api/handler.py gives any FieldError under DRF
+        return _json(exc.status, exc.as_body())
     return _json(201, body)

@@ -1,100 +1,34 @@
 """REST API v1: datasets, items, translations, filter rules, snapshots (build, status, download).
 
 Reads are for reviewers and admins (audit/access.py); rules and snapshots are made by
-admins. Every 4xx body is `{"detail": ..., "field": ...}` naming what was wrong. Big
-tables page with cursors (stable under inserts, no COUNT); snapshot files stream from
-disk with HTTP Range (audit/export/download.py), never through memory.
+admins. Every 4xx body is `{"detail": ..., "field": ...}` naming what was wrong (a
+FieldError, rendered by api/handler.py). Big tables page with cursors (api/pages.py);
+every view is throttled per user (api/throttles.py). Snapshot files stream from disk
+with HTTP Range (audit/export/download.py), never through memory.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from django.conf import settings
 from django.db.models import Count, Exists, OuterRef, QuerySet, Subquery
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view, throttle_classes
-from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import UserRateThrottle
 
-from config.inputs import BadInput, check_query, error, first_error, id_field, parse_id
+from api.handler import ERRORS, Error
+from api.pages import PAGE_PARAMS, page, page_schema
+from api.query import filters
+from api.throttles import ApiThrottle, BuildThrottle
+from config.inputs import error, first_error, id_field, parse_id
 
 from .access import READERS, require_role
 from .export.build import ExportError, create_rule, request_snapshot
 from .export.download import snapshot_download
-from .export.rules import GRADES, TASK_TYPES, RuleError
+from .export.rules import GRADES, TASK_TYPES
 from .models import Dataset, Entry, FilterRule, FinalGrade, Item, Snapshot
 from .roles import ADMIN
-
-
-class ApiThrottle(UserRateThrottle):
-    """Per-user rate; settings.API_V1_RATES overrides (tests raise it, production may lower it)."""
-
-    scope = "api_v1"
-    DEFAULT_RATES = {"api_v1": "1200/minute", "snapshot_build": "30/minute"}
-
-    def get_rate(self) -> str:
-        return {**self.DEFAULT_RATES, **getattr(settings, "API_V1_RATES", {})}[self.scope]
-
-
-class BuildThrottle(ApiThrottle):
-    scope = "snapshot_build"
-
-
-THROTTLES = [ApiThrottle]
-
-
-class Error(serializers.Serializer):
-    detail = serializers.CharField()
-    field = serializers.CharField(required=False)
-
-
-ERRORS = {400: Error, 403: Error, 404: Error}
-
-
-def _query(request: Request, allowed: dict[str, tuple[str, ...] | None]) -> dict[str, str]:
-    """The query parameters, checked: an unknown name or value, or a control character, is a BadInput naming it."""
-    values: dict[str, str] = {}
-    for key, value in check_query(request).items():
-        if key in ("cursor", "page_size"):
-            continue
-        if key not in allowed:
-            raise BadInput(key, f"unknown filter {key!r}; known filters: {', '.join(sorted(allowed))}")
-        choices = allowed[key]
-        if choices is not None and value not in choices:
-            raise BadInput(key, f"unknown value {value!r} for {key}; expected one of: {', '.join(choices)}")
-        values[key] = value
-    return values
-
-
-class Pages(CursorPagination):
-    ordering = "id"
-    page_size = 100
-    page_size_query_param = "page_size"
-    max_page_size = 1000
-
-
-PAGE_PARAMS = [
-    OpenApiParameter("cursor", str, description="Opaque cursor from `next` / `previous`."),
-    OpenApiParameter("page_size", int, description="Rows per page (at most 1000)."),
-]
-
-
-def _page(request: Request, queryset: QuerySet, serializer: type[serializers.Serializer]) -> Response:
-    paginator = Pages()
-    rows = paginator.paginate_queryset(queryset, request)
-    return paginator.get_paginated_response(serializer(rows, many=True).data)
-
-
-def _paged(name: str, serializer: type[serializers.Serializer]) -> type[serializers.Serializer]:
-    return type(name, (serializers.Serializer,), {
-        "next": serializers.URLField(allow_null=True), "previous": serializers.URLField(allow_null=True),
-        "results": serializer(many=True),
-    })  # fmt: skip
 
 
 def _final(field: str) -> Subquery:
@@ -123,7 +57,6 @@ def _datasets() -> QuerySet:
 
 @extend_schema(responses={200: DatasetOut(many=True), 403: Error})
 @api_view(["GET"])
-@throttle_classes(THROTTLES)
 def datasets(request: Request) -> Response:
     require_role(request.user, *READERS)
     return Response(DatasetOut(_datasets(), many=True).data)
@@ -131,7 +64,6 @@ def datasets(request: Request) -> Response:
 
 @extend_schema(responses={200: DatasetOut, **ERRORS})
 @api_view(["GET"])
-@throttle_classes(THROTTLES)
 def dataset(request: Request, dataset_id: int) -> Response:
     require_role(request.user, *READERS)
     found = _datasets().filter(pk=dataset_id).first()
@@ -167,18 +99,14 @@ ITEM_FILTERS: dict[str, tuple[str, ...] | None] = {
         OpenApiParameter("status", str, enum=("graded", "ungraded"), description="Has a final grade, or not."),
         *PAGE_PARAMS,
     ],
-    responses={200: _paged("ItemPage", ItemOut), **ERRORS},
+    responses={200: page_schema("ItemPage", ItemOut), **ERRORS},
     operation_id="v1_items_list",
 )
 @api_view(["GET"])
-@throttle_classes(THROTTLES)
 def items(request: Request) -> Response:
     """Items, filtered; cursor pages in id order."""
     require_role(request.user, *READERS)
-    try:
-        query = _query(request, ITEM_FILTERS)
-    except BadInput as bad:
-        return error(400, bad.detail, bad.field)
+    query = filters(request, ITEM_FILTERS)
     queryset = Item.objects.select_related("dataset")
     if "dataset" in query:
         queryset = queryset.filter(dataset__name=query["dataset"])
@@ -193,12 +121,11 @@ def items(request: Request) -> Response:
     if "status" in query:
         graded = Exists(finals)
         queryset = queryset.filter(graded if query["status"] == "graded" else ~graded)
-    return _page(request, queryset, ItemOut)
+    return page(request, queryset, ItemOut)
 
 
 @extend_schema(responses={200: ItemOut, **ERRORS})
 @api_view(["GET"])
-@throttle_classes(THROTTLES)
 def item(request: Request, item_id: int) -> Response:
     require_role(request.user, *READERS)
     found = Item.objects.select_related("dataset").filter(pk=item_id).first()
@@ -240,19 +167,15 @@ def _translations() -> QuerySet:
         OpenApiParameter("task_type", str, enum=TASK_TYPES), OpenApiParameter("grade", str, enum=GRADES),
         OpenApiParameter("status", str, enum=("graded", "ungraded")), *PAGE_PARAMS,
     ],
-    responses={200: _paged("TranslationPage", TranslationOut), **ERRORS},
+    responses={200: page_schema("TranslationPage", TranslationOut), **ERRORS},
     operation_id="v1_translations_list",
 )  # fmt: skip
 @api_view(["GET"])
-@throttle_classes(THROTTLES)
 def translations(request: Request) -> Response:
     """Translations with their final grade (from regular entries only), cursor pages in id order."""
     require_role(request.user, *READERS)
-    try:
-        query = _query(request, TRANSLATION_FILTERS)
-        item_id = parse_id("item", query["item"]) if "item" in query else None
-    except BadInput as bad:
-        return error(400, bad.detail, bad.field)
+    query = filters(request, TRANSLATION_FILTERS)
+    item_id = parse_id("item", query["item"]) if "item" in query else None
     queryset = _translations()
     if item_id is not None:
         queryset = queryset.filter(item_id=item_id)
@@ -267,12 +190,11 @@ def translations(request: Request) -> Response:
     if "status" in query:
         graded = Exists(Entry.objects.filter(translation=OuterRef("pk"), is_control=False, final__isnull=False))
         queryset = queryset.filter(graded if query["status"] == "graded" else ~graded)
-    return _page(request, queryset, TranslationOut)
+    return page(request, queryset, TranslationOut)
 
 
 @extend_schema(responses={200: TranslationOut, **ERRORS})
 @api_view(["GET"])
-@throttle_classes(THROTTLES)
 def translation(request: Request, translation_id: int) -> Response:
     require_role(request.user, *READERS)
     found = _translations().filter(pk=translation_id).first()
@@ -299,7 +221,6 @@ class RuleIn(serializers.Serializer):
 @extend_schema(methods=["GET"], responses={200: RuleOut(many=True), 403: Error})
 @extend_schema(methods=["POST"], request=RuleIn, responses={201: RuleOut, 400: Error, 403: Error})
 @api_view(["GET", "POST"])
-@throttle_classes(THROTTLES)
 def rules(request: Request) -> Response:
     """List filter rules (readers) or store one (admins); an unknown field or value is a 400 naming it."""
     if request.method == "GET":
@@ -309,18 +230,15 @@ def rules(request: Request) -> Response:
     data = RuleIn(data=request.data)
     if not data.is_valid():
         return first_error(data)
-    try:
+    try:  # a RuleError is a FieldError naming spec.<field>: api/handler.py answers it
         rule = create_rule(data.validated_data["name"], data.validated_data["spec"], created_by=request.user)
-    except RuleError as exc:
-        return error(400, str(exc), f"spec.{exc.field}")
-    except ExportError as exc:
+    except ExportError as exc:  # until ExportError is a FieldError (audit/export/build.py)
         return error(exc.status, exc.message, exc.field)
     return Response(RuleOut(rule).data, status=status.HTTP_201_CREATED)
 
 
 @extend_schema(responses={200: RuleOut, **ERRORS})
 @api_view(["GET"])
-@throttle_classes(THROTTLES)
 def rule(request: Request, rule_id: int) -> Response:
     require_role(request.user, *READERS)
     found = FilterRule.objects.filter(pk=rule_id).first()
@@ -367,11 +285,8 @@ def snapshots(request: Request) -> Response:
     """List snapshots, or ask for one to be built (202; the same rule already building: 200, that job)."""
     if request.method == "GET":
         require_role(request.user, *READERS)
-        try:
-            query = _query(request, {"rule": None})
-            rule_id = parse_id("rule", query["rule"]) if "rule" in query else None
-        except BadInput as bad:
-            return error(400, bad.detail, bad.field)
+        query = filters(request, {"rule": None})
+        rule_id = parse_id("rule", query["rule"]) if "rule" in query else None
         queryset = Snapshot.objects.select_related("rule")
         if rule_id is not None:
             queryset = queryset.filter(rule_id=rule_id)
@@ -385,14 +300,13 @@ def snapshots(request: Request) -> Response:
         return error(404, f"no filter rule {data.validated_data['rule']}", "rule")
     try:
         snapshot, created = request_snapshot(found, data.validated_data["format"], created_by=request.user)
-    except ExportError as exc:
+    except ExportError as exc:  # until ExportError is a FieldError (audit/export/build.py)
         return error(exc.status, exc.message, exc.field)
     return Response(SnapshotOut(snapshot).data, status=status.HTTP_202_ACCEPTED if created else status.HTTP_200_OK)
 
 
 @extend_schema(responses={200: SnapshotOut, **ERRORS})
 @api_view(["GET"])
-@throttle_classes(THROTTLES)
 def snapshot(request: Request, snapshot_id: int) -> Response:
     """A snapshot's state, hash, counts and balance report."""
     require_role(request.user, *READERS)
@@ -414,7 +328,6 @@ def snapshot(request: Request, snapshot_id: int) -> Response:
     }
 )
 @api_view(["GET"])
-@throttle_classes(THROTTLES)
 def snapshot_file(request: Request, snapshot_id: int):
     """The snapshot's file, streamed from disk; resumable with `Range: bytes=N-`."""
     require_role(request.user, *READERS)

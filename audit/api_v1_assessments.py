@@ -4,7 +4,7 @@
 - reviewers and admins see everyone's.
 
 Grading itself (grade, skip, undo, adjudicate) stays in the grading API, audit/api.py.
-Lists page with cursors in id order, like every big table of API v1 (audit/api_v1.py).
+Lists page with cursors in id order, like every big table of API v1 (api/pages.py).
 """
 
 from __future__ import annotations
@@ -12,14 +12,16 @@ from __future__ import annotations
 from django.contrib.auth.models import User
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
-from rest_framework.decorators import api_view, throttle_classes
+from rest_framework.decorators import api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from config.inputs import BadInput, error, parse_id
+from api.handler import ERRORS
+from api.pages import PAGE_PARAMS, page, page_schema
+from api.query import filters
+from config.inputs import error, parse_id
 
 from .access import READERS, require_role
-from .api_v1 import ERRORS, PAGE_PARAMS, THROTTLES, Pages, _paged, _query
 from .export.rules import GRADES
 from .models import Assessment
 from .roles import ANNOTATOR
@@ -68,19 +70,15 @@ def _visible(user: User) -> tuple[object, bool]:
         OpenApiParameter("grade", str, enum=GRADES),
         *PAGE_PARAMS,
     ],
-    responses={200: _paged("AssessmentPage", AssessmentOut), **ERRORS},
+    responses={200: page_schema("AssessmentPage", AssessmentOut), **ERRORS},
     operation_id="v1_assessments_list",
 )
 @api_view(["GET"])
-@throttle_classes(THROTTLES)
 def assessments(request: Request) -> Response:
     """Assessments you may see, filtered; cursor pages in id order."""
     queryset, reader = _visible(request.user)
-    try:
-        query = _query(request, FILTERS)
-        ids = {key: parse_id(key, query[key]) for key in ("campaign", "translation", "annotator") if key in query}
-    except BadInput as bad:
-        return error(400, bad.detail, bad.field)
+    query = filters(request, FILTERS)
+    ids = {key: parse_id(key, query[key]) for key in ("campaign", "translation", "annotator") if key in query}
     if not reader and ids.get("annotator", request.user.pk) != request.user.pk:
         return error(403, "annotators see only their own assessments; leave out annotator or use your own id",
                       "annotator")  # fmt: skip
@@ -92,14 +90,11 @@ def assessments(request: Request) -> Response:
         queryset = queryset.filter(annotator_id=ids["annotator"])
     if "grade" in query:
         queryset = queryset.filter(grade=query["grade"])
-    paginator = Pages()
-    rows = paginator.paginate_queryset(queryset, request)
-    return paginator.get_paginated_response(AssessmentOut(rows, many=True, context={"reader": reader}).data)
+    return page(request, queryset, AssessmentOut, context={"reader": reader})
 
 
 @extend_schema(responses={200: AssessmentOut, **ERRORS})
 @api_view(["GET"])
-@throttle_classes(THROTTLES)
 def assessment(request: Request, assessment_id: int) -> Response:
     """One assessment; someone else's is a 404 to an annotator (its existence is not theirs to know)."""
     queryset, reader = _visible(request.user)

@@ -18,6 +18,8 @@ from django.db import transaction
 from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
+from api.errors import FieldError
+
 from .agreement import consensus
 from .models import (
     Assessment, AssessmentChange, Assignment, Campaign, Entry, FinalGrade, Membership, PendingAdjudication, Skip,
@@ -28,10 +30,11 @@ UNDO_SECONDS = 300
 MAX_COMMENT = 5000
 
 
-class GradingError(Exception):
+class GradingError(FieldError):
+    """A refused grading call; the API renders it `{"detail", "field"}` with its status (api/handler.py)."""
+
     def __init__(self, status: int, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.status, self.message, self.field = status, message, field
+        super().__init__(message, field, status)
 
 
 def _snapshot(assessment: Assessment) -> dict[str, Any]:

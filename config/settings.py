@@ -340,6 +340,10 @@ REST_FRAMEWORK = {
     # DRF's parsers plus config/inputs.py's checks: JSON depth, no NUL or other control characters in text.
     "DEFAULT_PARSER_CLASSES": ["config.inputs.JSONParser", "config.inputs.FormParser", "config.inputs.MultiPartParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # A FieldError (or BadInput) from a view or a service is answered {"detail", "field"} with its status.
+    "EXCEPTION_HANDLER": "api.handler.exception_handler",
+    # Every DRF view is throttled per user unless it names its own throttles (api/throttles.py).
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttles.ApiThrottle"],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Relecture API",
@@ -373,6 +377,13 @@ else:
         # cheap next to that.
         "polling_interval": 0.1,
     }
+# The cache holds the API's throttle counts (api/throttles.py): on Redis, every gunicorn worker
+# counts against the same limit; in process memory (no Redis), each worker counts its own.
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+                          "KEY_PREFIX": "relecture"}}  # fmt: skip
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # Job state lives in our own tables (TrainingJob.state, ...), so no result backend.
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True

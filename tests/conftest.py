@@ -21,6 +21,25 @@ def pytest_runtest_setup(item):
         pytest.skip(f"needs PostgreSQL: {marker.kwargs.get('reason') or marker.args[0]}")
 
 
+@pytest.fixture(autouse=True)
+def _no_throttle_counts_from_earlier_tests():
+    """Every test starts with no API request counted. Throttle counts live in the cache (api/throttles.py),
+    which outlives a test (Redis even outlives the run) while user ids repeat from test to test.
+    On Redis only the cache's own keys go: the same database holds the Celery broker's."""
+    from django.conf import settings
+    from django.core.cache import cache
+
+    if not settings.REDIS_URL:
+        cache.clear()
+        return
+    import redis
+
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    stale = list(client.scan_iter(match=cache.make_key("*"), count=1000))
+    if stale:
+        client.delete(*stale)
+
+
 @pytest.fixture(scope="session")
 def small_world(tmp_path_factory) -> Path:
     """The `small` world, seed 0: images plus English data in every real format."""

@@ -2,7 +2,7 @@
 requeue, loss points.
 
 Same authentication (session or token), throttling and error shape as API v1
-(audit/api_v1.py): reviewers read, admins create and act; a 4xx body is
+(audit/api_v1.py, api/): reviewers read, admins create and act; a 4xx body is
 `{"detail": ..., "field": ...}` naming what was wrong. Creation goes through
 jobs.create_training_job, the same validation as the page.
 """
@@ -18,11 +18,11 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from api.handler import ERRORS, Error
 from audit.access import READERS, require_role
-from audit.api_v1 import ERRORS, THROTTLES, Error
-from config.inputs import MAX_ID, MAX_INT, MAX_SMALL, BadInput, check_query, count_field, error, id_field, parse_int
 from audit.models import Dataset, Snapshot
 from audit.roles import ADMIN
+from config.inputs import MAX_ID, MAX_INT, MAX_SMALL, check_query, count_field, error, first_error, id_field, parse_int
 
 from . import jobs
 from .models import LossPoint, TrainingJob
@@ -92,7 +92,6 @@ def _sources(data: dict[str, dict[str, int]]) -> dict[str, Any]:
 class TrainingJobViewSet(viewsets.GenericViewSet):
     queryset = TrainingJob.objects.all()
     serializer_class = TrainingJobOutput
-    throttle_classes = THROTTLES
     lookup_url_kwarg = "job_id"
     lookup_value_regex = r"[0-9]+"  # anything else is a 404, never a 500 from the id lookup
 
@@ -119,8 +118,7 @@ class TrainingJobViewSet(viewsets.GenericViewSet):
         require_role(request.user, ADMIN)
         given = TrainingJobInput(data=request.data)
         if not given.is_valid():
-            field, problems = next(iter(given.errors.items()))
-            return error(400, f"{field}: {problems[0] if isinstance(problems, list) else problems}", field)
+            return first_error(given)
         values = dict(given.validated_data)
         try:
             base_id = values.pop("base_job")
@@ -129,7 +127,7 @@ class TrainingJobViewSet(viewsets.GenericViewSet):
                 raise jobs.JobValidationError("base_job", f"no training job {base_id}")
             sources = _sources(values.pop("data"))
             job = jobs.create_training_job(**values, data=sources, base_job=base_job, created_by=request.user)
-        except jobs.JobValidationError as exc:
+        except jobs.JobValidationError as exc:  # until it is a FieldError (training/jobs.py)
             return error(400, exc.message, exc.field)
         return Response(TrainingJobOutput(job).data, status=status.HTTP_201_CREATED)
 
@@ -156,11 +154,10 @@ class TrainingJobViewSet(viewsets.GenericViewSet):
             return error(404, f"no training job {job_id}")
         given = RequeueInput(data=request.data)
         if not given.is_valid():
-            field, problems = next(iter(given.errors.items()))
-            return error(400, f"{field}: {problems[0]}", field)
+            return first_error(given)
         try:
             jobs.requeue(job, **given.validated_data)
-        except jobs.JobValidationError as exc:
+        except jobs.JobValidationError as exc:  # until it is a FieldError (training/jobs.py)
             return error(409 if exc.field == "state" else 400, exc.message, exc.field)
         return Response(TrainingJobOutput(job).data)
 
@@ -175,9 +172,6 @@ class TrainingJobViewSet(viewsets.GenericViewSet):
         job = self._job(job_id)
         if job is None:
             return error(404, f"no training job {job_id}")
-        try:
-            after = parse_int("after_id", check_query(request).get("after_id", "0"), high=MAX_ID)
-        except BadInput as bad:
-            return error(400, bad.detail, bad.field)
+        after = parse_int("after_id", check_query(request).get("after_id", "0"), high=MAX_ID)
         points = LossPoint.objects.filter(job=job, id__gt=after).order_by("id")[:10_000]
         return Response(LossPointOutput(points, many=True).data)

@@ -2,7 +2,8 @@
 
 Same authentication, roles, throttling and error bodies as audit/api_v1.py: reviewers
 and admins read, admins create and cancel; a bad request is a 400 `{"detail", "field"}`
-naming the field (training/evaluation.py validates before anything is queued).
+naming the field (training/evaluation.py validates before anything is queued and raises
+an EvaluationError, a FieldError that api/handler.py answers).
 """
 
 from __future__ import annotations
@@ -12,15 +13,15 @@ from typing import Any
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.decorators import api_view, throttle_classes
+from rest_framework.decorators import api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from api.handler import ERRORS, Error
 from audit.access import READERS, require_role
-from audit.api_v1 import ERRORS, THROTTLES, Error
-from config.inputs import MAX_SMALL, count_field, error, first_error, id_field
 from audit.models import Snapshot
 from audit.roles import ADMIN
+from config.inputs import MAX_SMALL, count_field, error, first_error, id_field
 
 from . import evaluation, results
 from .models import EvaluationRun, TrainingJob
@@ -66,7 +67,6 @@ def _run(run_id: int) -> EvaluationRun | None:
 @extend_schema(methods=["GET"], responses={200: RunOut(many=True), 403: Error})
 @extend_schema(methods=["POST"], request=RunIn, responses={202: RunOut, **ERRORS})
 @api_view(["GET", "POST"])
-@throttle_classes(THROTTLES)
 def runs(request: Request) -> Response:
     """List evaluation runs (readers), or validate and queue one (admins; 202)."""
     if request.method == "GET":
@@ -87,16 +87,12 @@ def runs(request: Request) -> Response:
         if snapshot is None:
             return error(404, f"no snapshot {values['snapshot']}", "snapshot")
         values["snapshot"] = snapshot
-    try:
-        run = evaluation.create_evaluation_run(**values, created_by=request.user)
-    except evaluation.EvaluationError as exc:
-        return error(400, exc.message, exc.field)
+    run = evaluation.create_evaluation_run(**values, created_by=request.user)
     return Response(RunOut(run).data, status=status.HTTP_202_ACCEPTED)
 
 
 @extend_schema(responses={200: RunOut, **ERRORS})
 @api_view(["GET"])
-@throttle_classes(THROTTLES)
 def run_detail(request: Request, run_id: int) -> Response:
     """A run's state, progress, metrics and diagnostics."""
     require_role(request.user, *READERS)
@@ -108,7 +104,6 @@ def run_detail(request: Request, run_id: int) -> Response:
 
 @extend_schema(request=None, responses={200: RunOut, 409: Error, **ERRORS})
 @api_view(["POST"])
-@throttle_classes(THROTTLES)
 def run_cancel(request: Request, run_id: int) -> Response:
     """Cancel a queued or running run (a running one stops after its batch)."""
     require_role(request.user, ADMIN)
@@ -128,7 +123,6 @@ class MetricsOut(serializers.Serializer):
 
 @extend_schema(responses={200: MetricsOut, **ERRORS})
 @api_view(["GET"])
-@throttle_classes(THROTTLES)
 def run_metrics(request: Request, run_id: int) -> Response:
     """Metrics per parser (reference, lmms_eval, french; english for translation-only) with 95% CIs."""
     require_role(request.user, *READERS)
@@ -146,7 +140,6 @@ def run_metrics(request: Request, run_id: int) -> Response:
     }
 )
 @api_view(["GET"])
-@throttle_classes(THROTTLES)
 def run_predictions(request: Request, run_id: int):
     """The predictions file of a done run, streamed."""
     require_role(request.user, *READERS)
@@ -160,7 +153,6 @@ def run_predictions(request: Request, run_id: int):
 
 @extend_schema(responses={200: OpenApiTypes.OBJECT, 403: Error})
 @api_view(["GET"])
-@throttle_classes(THROTTLES)
 def table(request: Request) -> Response:
     """The comparison table: one row per variant, cells per benchmark x language."""
     require_role(request.user, *READERS)

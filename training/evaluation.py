@@ -20,6 +20,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 
+from api.errors import FieldError
 from audit.export.build import snapshot_path
 from audit.models import Dataset, Item, Snapshot
 from jobs import lifecycle
@@ -43,12 +44,14 @@ from .models import EvaluationRun, JobState, TrainingJob
 PARSER_KEYS = {parsers.REFERENCE: "reference", parsers.LMMS_EVAL: "lmms_eval", parsers.FRENCH: "french"}
 
 
-class EvaluationError(ValueError):
-    """A run cannot be made as asked; `field` names the form/API field at fault."""
+class EvaluationError(FieldError, ValueError):
+    """A run cannot be made as asked; `field` names the form/API field at fault. str() is "field: message"."""
 
     def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field, self.message = field, message
+        super().__init__(message, field)
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}"
 
 
 @dataclass(frozen=True)

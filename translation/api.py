@@ -1,4 +1,9 @@
-"""REST API for translation jobs: start, list, status, cancel, requeue."""
+"""REST API for translation jobs (/api/v1/translation/jobs/): start, list, status, cancel, requeue.
+
+Same authentication, roles, throttling and error bodies as audit/api_v1.py: reviewers
+and admins read, admins start and act; a 4xx body is `{"detail", "field"}` naming what
+was wrong (api/).
+"""
 
 from __future__ import annotations
 
@@ -8,9 +13,10 @@ from rest_framework.decorators import api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from api.handler import ERRORS, Error
 from audit.access import READERS, require_role
-from config.inputs import count_field, first_error
 from audit.roles import ADMIN
+from config.inputs import count_field, error, first_error
 
 from . import services
 from .engines import ENGINES
@@ -42,7 +48,8 @@ class JobOutput(serializers.ModelSerializer):
         ]  # fmt: skip
 
 
-@extend_schema(request=JobInput, responses={200: JobOutput(many=True), 201: JobOutput})
+@extend_schema(methods=["GET"], responses={200: JobOutput(many=True), 403: Error})
+@extend_schema(methods=["POST"], request=JobInput, responses={201: JobOutput, 400: Error, 403: Error})
 @api_view(["GET", "POST"])
 def jobs(request: Request) -> Response:
     """List translation jobs (reviewers, admins) or start one (admins)."""
@@ -56,29 +63,29 @@ def jobs(request: Request) -> Response:
         return first_error(data)
     try:
         job = services.create_job(**data.validated_data, created_by=request.user)
-    except services.JobError as exc:
-        return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+    except services.JobError as exc:  # until JobError is a FieldError (translation/services.py)
+        return error(400, str(exc), exc.field)
     services.enqueue(job)
     return Response(JobOutput(job).data, status=status.HTTP_201_CREATED)
 
 
-@extend_schema(responses={200: JobOutput})
+@extend_schema(responses={200: JobOutput, **ERRORS})
 @api_view(["GET"])
 def job(request: Request, job_id: int) -> Response:
     require_role(request.user, *READERS)
     found = TranslationJob.objects.select_related("dataset").filter(pk=job_id).first()
     if found is None:
-        return Response({"detail": f"no translation job {job_id}"}, status=status.HTTP_404_NOT_FOUND)
+        return error(404, f"no translation job {job_id}", "job_id")
     return Response(JobOutput(found).data)
 
 
-@extend_schema(request=None, responses={200: JobOutput, 409: dict})
+@extend_schema(request=None, responses={200: JobOutput, 409: Error, **ERRORS})
 @api_view(["POST"])
 def job_cancel(request: Request, job_id: int) -> Response:
     return _act(request, job_id, "cancel")
 
 
-@extend_schema(request=None, responses={200: JobOutput, 409: dict})
+@extend_schema(request=None, responses={200: JobOutput, 409: Error, **ERRORS})
 @api_view(["POST"])
 def job_requeue(request: Request, job_id: int) -> Response:
     return _act(request, job_id, "requeue")
@@ -88,14 +95,14 @@ def _act(request: Request, job_id: int, action: str) -> Response:
     require_role(request.user, ADMIN)
     found = TranslationJob.objects.filter(pk=job_id).first()
     if found is None:
-        return Response({"detail": f"no translation job {job_id}"}, status=status.HTTP_404_NOT_FOUND)
+        return error(404, f"no translation job {job_id}", "job_id")
     if action == "cancel":
         if not services.cancel(found):
-            return Response({"detail": f"job {job_id} is {found.state}; nothing to cancel"}, status=status.HTTP_409_CONFLICT)
+            return error(409, f"job {job_id} is {found.state}; nothing to cancel", "state")
     else:
         try:
             services.requeue(found)
-        except services.JobError as exc:
-            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        except services.JobError as exc:  # until JobError is a FieldError (translation/services.py)
+            return error(409, str(exc), "state")
     found.refresh_from_db()
     return Response(JobOutput(found).data)

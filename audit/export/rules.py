@@ -14,6 +14,8 @@ from typing import Any
 
 import orjson
 
+from api.errors import FieldError
+
 GRADES = ("high", "moderate", "low")
 # The bar a grade must reach: "moderate" keeps high and moderate, as the study's 40%;
 # "low" keeps everything (control items still never pass).
@@ -31,13 +33,18 @@ TASK_TYPES = (
 SOURCES = ("consensus", "adjudication", "automatic")
 
 
-class RuleError(ValueError):
-    """A rule field or value is not understood; `field` names it."""
+class RuleError(FieldError, ValueError):
+    """A rule field or value is not understood; `name` names it, `field` as the API does (`spec.<name>`).
 
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
+    str() is "name: message", as the rule form, the export command and a failed build show it.
+    """
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(message, f"spec.{name}")
+        self.name = name
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.message}"
 
 
 @dataclass(frozen=True)
