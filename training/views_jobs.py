@@ -13,8 +13,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from audit.access import READERS, require_role
-from audit.job_actions import apply_job_action
 from audit.roles import ADMIN, role_of
+from jobs.actions import apply_job_action
 
 from . import jobs
 from .forms import TrainingJobForm
@@ -85,6 +85,5 @@ def job_loss(request: HttpRequest, job_id: int) -> JsonResponse:
 def job_action(request: HttpRequest, job_id: int, action: str) -> HttpResponse:
     require_role(request.user, ADMIN)
     job = get_object_or_404(TrainingJob, pk=job_id)
-    apply_job_action(request, job, action, cancel=jobs.cancel, requeue=jobs.requeue,
-                     refusals=(jobs.JobValidationError,), noun="job")  # fmt: skip
+    apply_job_action(request, job, action, cancel=jobs.cancel, requeue=jobs.requeue)
     return redirect("training:job", job_id=job.pk)

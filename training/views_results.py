@@ -16,8 +16,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from audit.access import READERS, require_role
-from audit.job_actions import apply_job_action
 from audit.roles import ADMIN, role_of
+from jobs.actions import apply_job_action
 
 from . import evaluation, results
 from .evaluation import PARSER_KEYS
@@ -100,7 +100,7 @@ def evaluation_action(request: HttpRequest, run_id: int, action: str) -> HttpRes
     require_role(request.user, ADMIN)
     run = get_object_or_404(EvaluationRun, pk=run_id)
     apply_job_action(request, run, action, cancel=evaluation.cancel, requeue=evaluation.requeue,
-                     refusals=(evaluation.EvaluationError,), noun="run")  # fmt: skip
+                     refusals=(evaluation.EvaluationError,))  # fmt: skip
     return redirect("training:evaluation", run_id=run.pk)
 
 

@@ -15,10 +15,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from audit.access import READERS, require_role
-from audit.job_actions import apply_job_action
 from audit.models import Assessment, Dataset, FinalGrade
 from audit.roles import ADMIN, role_of
 from config.inputs import BadInput, check_text, parse_id
+from jobs.actions import apply_job_action
 
 from . import checks, services
 from .engines import ENGINES
@@ -74,8 +74,7 @@ def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
 def job_action(request: HttpRequest, job_id: int, action: str) -> HttpResponse:
     require_role(request.user, ADMIN)
     job = get_object_or_404(TranslationJob, pk=job_id)
-    apply_job_action(request, job, action, cancel=services.cancel, requeue=services.requeue,
-                     refusals=(services.JobError,), noun="job")  # fmt: skip
+    apply_job_action(request, job, action, cancel=services.cancel, requeue=services.requeue)
     return redirect("translation:job", job_id=job.pk)
 
 

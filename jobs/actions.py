@@ -1,5 +1,6 @@
 """The Cancel and Requeue buttons of every job page (translation jobs, training jobs,
-evaluation runs): one set of rules and messages, each app passing its own services."""
+evaluation runs; the buttons themselves: templates/jobs/_actions.html): one set of
+rules and messages, each app passing its own cancel and requeue (jobs/lifecycle.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from typing import Any
 from django.contrib import messages
 from django.http import HttpRequest
 
+from api.errors import FieldError
+
 
 def apply_job_action(
     request: HttpRequest,
@@ -17,10 +20,10 @@ def apply_job_action(
     *,
     cancel: Callable[[Any], bool],
     requeue: Callable[[Any], Any],
-    refusals: tuple[type[Exception], ...],
-    noun: str,
+    refusals: tuple[type[Exception], ...] = (FieldError,),
 ) -> None:
     """Cancel a queued or running job, or requeue a stopped one; a refusal becomes a message."""
+    noun = job.noun
     if action == "cancel":
         if not cancel(job):
             messages.error(request, f"{noun.capitalize()} {job.pk} is {job.state}; only queued or running {noun}s can be cancelled.")
