@@ -50,14 +50,15 @@ log = logging.getLogger(__name__)
 _recoverers: dict[str, str] = {}
 
 
-def stale_before() -> datetime:
-    """A running job silent since then lost its worker (settings read at call time: tests lower it)."""
-    return timezone.now() - timedelta(seconds=settings.JOB_STALE_SECONDS)
+def stale_before(seconds: float | None = None) -> datetime:
+    """A running job silent since then lost its worker (settings read at call time: tests lower it).
+    A kind whose heartbeat comes less often (a study's, once a round) says after how long."""
+    return timezone.now() - timedelta(seconds=settings.JOB_STALE_SECONDS if seconds is None else seconds)
 
 
-def stalled(running: str = JobState.RUNNING) -> Q:
+def stalled(running: str = JobState.RUNNING, *, seconds: float | None = None) -> Q:
     """Rows a worker holds (`running`: a snapshot build says "building") but no longer beats for."""
-    stale = stale_before()
+    stale = stale_before(seconds)
     return Q(state=running) & (Q(heartbeat_at__lt=stale) | Q(heartbeat_at__isnull=True, started_at__lt=stale))
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -26,6 +26,7 @@ from audit.models import Assessment, Campaign, Dataset, FilterRule, Snapshot
 from audit.roles import ADMIN
 from audit.simulated import ensure_simulated_annotators, grade_campaign
 from audit.world_datasets import import_world
+from jobs import lifecycle
 from training.jobs import recover_stalled_jobs
 from translation.models import TranslationJob
 from translation.services import create_job as create_translation_job
@@ -37,7 +38,8 @@ from . import plan
 from .models import Study
 
 
-# A running study whose advance task has not looked at it for this long lost its worker.
+# A running study whose advance task has not looked at it for this long lost its worker
+# (a round writes the heartbeat once, and may run a long quick step: not JOB_STALE_SECONDS).
 STALE_SECONDS = 120
 
 
@@ -58,8 +60,8 @@ def start_study(*, world_size: str = "full", preset: str = "tiny", engine: str =
     study, _ = Study.objects.get_or_create(
         name=name or f"study-{world_size}", defaults={"world_size": world_size, "preset": preset, "engine": engine}
     )
-    stalled = study.heartbeat_at is None or timezone.now() - study.heartbeat_at > timedelta(seconds=STALE_SECONDS)
-    if study.state == Study.State.FAILED or study.state == Study.State.RUNNING and stalled:
+    stalled = Study.objects.filter(lifecycle.stalled(seconds=STALE_SECONDS), pk=study.pk).exists()
+    if study.state == Study.State.FAILED or stalled:
         # Failed: retry (finished steps are kept). Stalled: its worker stopped; start a new chain.
         study.state, study.message, study.finished_at = Study.State.QUEUED, "", None
         study.save(update_fields=["state", "message", "finished_at"])

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 from evaluation_world import import_benchmarks
 from export_world import graded_world
 from jobs_world import SMALL, english_dataset
@@ -21,6 +22,7 @@ from audit.export.build import create_rule, request_snapshot
 from audit.models import Snapshot
 from audit.services import import_dataset
 from jobs import lifecycle
+from study import pipeline
 from study.models import Study
 from study.pipeline import start_study
 from training.evaluation import create_evaluation_run
@@ -125,3 +127,17 @@ def test_a_study_whose_worker_died_is_sent_on(sent):
     recovered = lifecycle.recover_stalled_jobs()
     assert sorted(recovered["studies"]) == sorted([queued.pk, running.pk])
     assert sorted(sent) == sorted([("advance_study", [queued.pk]), ("advance_study", [running.pk])])
+
+
+def test_starting_a_study_again_restarts_it_only_once_its_rounds_stopped():
+    study = start_study(world_size="small")
+    alive = timezone.now()
+    Study.objects.filter(pk=study.pk).update(state="running", started_at=alive, heartbeat_at=alive)
+    assert start_study(world_size="small").state == "running"  # its chain goes on: no second one
+
+    # A round writes the heartbeat once, so a study is stalled later than a job (pipeline.STALE_SECONDS).
+    quiet = alive - timedelta(seconds=pipeline.STALE_SECONDS - 5)
+    Study.objects.filter(pk=study.pk).update(heartbeat_at=quiet)
+    assert start_study(world_size="small").state == "running"
+    Study.objects.filter(pk=study.pk).update(heartbeat_at=quiet - timedelta(seconds=10))
+    assert start_study(world_size="small").state == "queued"
