@@ -24,7 +24,7 @@ from api.throttles import ApiThrottle, BuildThrottle
 from config.inputs import error, first_error, id_field, parse_id
 
 from .access import READERS, require_role
-from .export.build import ExportError, create_rule, request_snapshot
+from .export.build import create_rule, request_snapshot
 from .export.download import snapshot_download
 from .export.rules import GRADES, TASK_TYPES
 from .models import Dataset, Entry, FilterRule, FinalGrade, Item, Snapshot
@@ -230,10 +230,8 @@ def rules(request: Request) -> Response:
     data = RuleIn(data=request.data)
     if not data.is_valid():
         return first_error(data)
-    try:  # a RuleError is a FieldError naming spec.<field>: api/handler.py answers it
-        rule = create_rule(data.validated_data["name"], data.validated_data["spec"], created_by=request.user)
-    except ExportError as exc:  # until ExportError is a FieldError (audit/export/build.py)
-        return error(exc.status, exc.message, exc.field)
+    # A RuleError (spec.<field>) or an ExportError (a taken name) is answered by api/handler.py.
+    rule = create_rule(data.validated_data["name"], data.validated_data["spec"], created_by=request.user)
     return Response(RuleOut(rule).data, status=status.HTTP_201_CREATED)
 
 
@@ -298,10 +296,7 @@ def snapshots(request: Request) -> Response:
     found = FilterRule.objects.filter(pk=data.validated_data["rule"]).first()
     if found is None:
         return error(404, f"no filter rule {data.validated_data['rule']}", "rule")
-    try:
-        snapshot, created = request_snapshot(found, data.validated_data["format"], created_by=request.user)
-    except ExportError as exc:  # until ExportError is a FieldError (audit/export/build.py)
-        return error(exc.status, exc.message, exc.field)
+    snapshot, created = request_snapshot(found, data.validated_data["format"], created_by=request.user)
     return Response(SnapshotOut(snapshot).data, status=status.HTTP_202_ACCEPTED if created else status.HTTP_200_OK)
 
 

@@ -120,15 +120,12 @@ class TrainingJobViewSet(viewsets.GenericViewSet):
         if not given.is_valid():
             return first_error(given)
         values = dict(given.validated_data)
-        try:
-            base_id = values.pop("base_job")
-            base_job = self._job(base_id) if base_id is not None else None
-            if base_id is not None and base_job is None:
-                raise jobs.JobValidationError("base_job", f"no training job {base_id}")
-            sources = _sources(values.pop("data"))
-            job = jobs.create_training_job(**values, data=sources, base_job=base_job, created_by=request.user)
-        except jobs.JobValidationError as exc:  # until it is a FieldError (training/jobs.py)
-            return error(400, exc.message, exc.field)
+        base_id = values.pop("base_job")
+        base_job = self._job(base_id) if base_id is not None else None
+        if base_id is not None and base_job is None:
+            raise jobs.JobValidationError("base_job", f"no training job {base_id}")
+        sources = _sources(values.pop("data"))
+        job = jobs.create_training_job(**values, data=sources, base_job=base_job, created_by=request.user)
         return Response(TrainingJobOutput(job).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses={200: TrainingJobOutput, 409: Error, **ERRORS})
@@ -155,10 +152,7 @@ class TrainingJobViewSet(viewsets.GenericViewSet):
         given = RequeueInput(data=request.data)
         if not given.is_valid():
             return first_error(given)
-        try:
-            jobs.requeue(job, **given.validated_data)
-        except jobs.JobValidationError as exc:  # until it is a FieldError (training/jobs.py)
-            return error(409 if exc.field == "state" else 400, exc.message, exc.field)
+        jobs.requeue(job, **given.validated_data)  # not requeueable: a JobValidationError (409, "state")
         return Response(TrainingJobOutput(job).data)
 
     @extend_schema(

@@ -61,10 +61,7 @@ def jobs(request: Request) -> Response:
     data = JobInput(data=request.data)
     if not data.is_valid():
         return first_error(data)
-    try:
-        job = services.create_job(**data.validated_data, created_by=request.user)
-    except services.JobError as exc:  # until JobError is a FieldError (translation/services.py)
-        return error(400, str(exc), exc.field)
+    job = services.create_job(**data.validated_data, created_by=request.user)  # a JobError: api/handler.py
     services.enqueue(job)
     return Response(JobOutput(job).data, status=status.HTTP_201_CREATED)
 
@@ -100,9 +97,6 @@ def _act(request: Request, job_id: int, action: str) -> Response:
         if not services.cancel(found):
             return error(409, f"job {job_id} is {found.state}; nothing to cancel", "state")
     else:
-        try:
-            services.requeue(found)
-        except services.JobError as exc:  # until JobError is a FieldError (translation/services.py)
-            return error(409, str(exc), "state")
+        services.requeue(found)  # not requeueable: a JobError (409, "state")
     found.refresh_from_db()
     return Response(JobOutput(found).data)

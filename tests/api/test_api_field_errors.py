@@ -72,3 +72,26 @@ def test_a_bad_query_parameter_is_a_400_naming_it():
     assert unknown.status_code == 400 and unknown.json()["field"] == "colour"
     not_an_id = api.get("/api/v1/translations/?item=²")
     assert not_an_id.status_code == 400 and not_an_id.json()["field"] == "item"
+
+
+def test_export_and_translation_job_errors_take_the_same_way():
+    api = client_for(make_user("boss", "admin"))
+    assert api.post("/api/v1/rules/", {"name": "high", "spec": {"min_grade": "high"}}, format="json").status_code == 201
+    taken = api.post("/api/v1/rules/", {"name": "high", "spec": {"min_grade": "low"}}, format="json")
+    assert taken.status_code == 400 and taken.json()["field"] == "name" and "exists already" in taken.json()["detail"]
+    no_dataset = api.post("/api/v1/translation/jobs/", {"dataset": "nope", "engine": "apertium"}, format="json")
+    assert no_dataset.status_code == 400 and set(no_dataset.json()) == {"detail", "field"}
+    assert "no dataset named 'nope'" in no_dataset.json()["detail"]
+
+
+def test_requeueing_a_queued_job_is_a_409_naming_its_state():
+    from training.models import TrainingJob
+    from translation.models import TranslationJob
+
+    api = client_for(make_user("boss", "admin"))
+    translation = TranslationJob.objects.create(dataset=make_dataset(2), engine="apertium", state="queued")
+    refused = api.post(f"/api/v1/translation/jobs/{translation.pk}/requeue/")
+    assert refused.status_code == 409 and refused.json()["field"] == "state" and "queued" in refused.json()["detail"]
+    training = TrainingJob.objects.create(template="english_base", stages=[], state="queued")
+    refused = api.post(f"/api/v1/training/jobs/{training.pk}/requeue/", {}, format="json")
+    assert refused.status_code == 409 and refused.json()["field"] == "state" and "queued" in refused.json()["detail"]
