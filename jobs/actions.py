@@ -20,9 +20,8 @@ def apply_job_action(
     *,
     cancel: Callable[[Any], bool],
     requeue: Callable[[Any], Any],
-    refusals: tuple[type[Exception], ...] = (FieldError,),
 ) -> None:
-    """Cancel a queued or running job, or requeue a stopped one; a refusal becomes a message."""
+    """Cancel a queued or running job, or requeue a stopped one; a refusal (a FieldError) becomes a message."""
     noun = job.noun
     if action == "cancel":
         if not cancel(job):
@@ -30,5 +29,5 @@ def apply_job_action(
         return
     try:
         requeue(job)
-    except refusals as exc:
-        messages.error(request, getattr(exc, "message", str(exc)))
+    except FieldError as exc:
+        messages.error(request, exc.message)

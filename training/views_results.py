@@ -99,8 +99,7 @@ def evaluation_detail(request: HttpRequest, run_id: int) -> HttpResponse:
 def evaluation_action(request: HttpRequest, run_id: int, action: str) -> HttpResponse:
     require_role(request.user, ADMIN)
     run = get_object_or_404(EvaluationRun, pk=run_id)
-    apply_job_action(request, run, action, cancel=evaluation.cancel, requeue=evaluation.requeue,
-                     refusals=(evaluation.EvaluationError,))  # fmt: skip
+    apply_job_action(request, run, action, cancel=evaluation.cancel, requeue=evaluation.requeue)
     return redirect("training:evaluation", run_id=run.pk)
 
 
