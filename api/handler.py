@@ -1,8 +1,8 @@
 """The one place an API error becomes a response: REST_FRAMEWORK["EXCEPTION_HANDLER"].
 
 A FieldError (api/errors.py) raised anywhere under a DRF view, by the view or by a service
-it calls, is answered ``{"detail", "field"}`` with the error's status; so is config/inputs.py's
-BadInput (a refused id, integer or query parameter), until it too is a FieldError. Anything
+it calls (config/inputs.py's BadInput included: a refused id, integer or query parameter), is
+answered ``{"detail", "field"}`` with the error's status. Anything
 else is DRF's (authentication, permissions, throttling, serializer errors raised with
 ``raise_exception=True``), unchanged.
 """
@@ -15,8 +15,6 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
-
-from config.inputs import BadInput
 
 from .errors import FieldError
 
@@ -33,8 +31,6 @@ ERRORS = {400: Error, 403: Error, 404: Error}
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    if isinstance(exc, BadInput):
-        exc = FieldError(exc.detail, exc.field)
     if isinstance(exc, FieldError):
         set_rollback()  # as DRF does for its own errors: nothing the request wrote is kept
         return Response(exc.as_body(), status=exc.status)

@@ -25,6 +25,8 @@ from rest_framework.exceptions import ParseError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from api.errors import FieldError
+
 MAX_ID = 2**63 - 1
 """Ids are bigint-sized at most; a larger number is no id of ours."""
 MAX_INT = 2**31 - 1
@@ -36,12 +38,12 @@ MAX_DEPTH = 64
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
-class BadInput(ValueError):
-    """A request value we refuse: a 400 naming ``field``."""
+class BadInput(FieldError, ValueError):
+    """A request value we refuse: a 400 naming ``field`` (api/handler.py renders it)."""
 
     def __init__(self, field: str, detail: str) -> None:
-        super().__init__(detail)
-        self.field, self.detail = field, detail
+        super().__init__(detail, field)
+        self.detail = detail
 
 
 def error(code: int, detail: str, field: str | None = None, **extra: Any) -> Response:

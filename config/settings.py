@@ -340,7 +340,7 @@ REST_FRAMEWORK = {
     # DRF's parsers plus config/inputs.py's checks: JSON depth, no NUL or other control characters in text.
     "DEFAULT_PARSER_CLASSES": ["config.inputs.JSONParser", "config.inputs.FormParser", "config.inputs.MultiPartParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    # A FieldError (or BadInput) from a view or a service is answered {"detail", "field"} with its status.
+    # A FieldError (BadInput is one) from a view or a service is answered {"detail", "field"} with its status.
     "EXCEPTION_HANDLER": "api.handler.exception_handler",
     # Every DRF view is throttled per user unless it names its own throttles (api/throttles.py).
     "DEFAULT_THROTTLE_CLASSES": ["api.throttles.ApiThrottle"],
