@@ -27,7 +27,7 @@ from world.scene import sample_scenes
 from world.scienceqa import build_scienceqa
 from world.textvqa import build_textvqa
 
-GENERATOR_VERSION = 3  # 2: categories with a look of their own, readable text, ordered choices; 3: the mix that teaches presence
+GENERATOR_VERSION = 3  # 2: categories with a look of their own, readable text, ordered choices; 3: the mix that teaches presence, 20-pixel text
 TRAIN_TEXT_SHARE = 0.3
 EVAL_TEXT_SHARE = 0.5  # higher on eval images so TextVQA gets enough questions
 
