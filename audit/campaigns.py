@@ -19,6 +19,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 
+from config.pg_copy import NULL, copy_text, write_lines
 from translation.models import Translation
 
 from .controls import make_control
@@ -178,15 +179,13 @@ def _write_entries(campaign: Campaign, rows: Iterable[tuple[int, str, bool, str,
         )
         return
     columns = "campaign_id, translation_id, position, stratum, is_control, control_kind, control_turns, flagged"
-    with connection.cursor() as cursor, cursor.cursor.copy(f"COPY audit_entry ({columns}) FROM STDIN") as copy:
-        chunk: list[str] = []
-        for position, (tid, task, control, kind, turns) in enumerate(rows):
-            data = "\\N" if turns is None else orjson.dumps(turns).decode().replace("\\", "\\\\")
-            chunk.append(f"{campaign.pk}\t{tid}\t{position}\t{task}\t{'t' if control else 'f'}\t{kind}\t{data}\tf\n")
-            if len(chunk) >= 5000:
-                copy.write("".join(chunk))
-                chunk.clear()
-        copy.write("".join(chunk))
+    lines = (
+        f"{campaign.pk}\t{tid}\t{position}\t{copy_text(task)}\t{'t' if control else 'f'}\t{copy_text(kind)}"
+        f"\t{NULL if turns is None else copy_text(orjson.dumps(turns).decode())}\tf\n"
+        for position, (tid, task, control, kind, turns) in enumerate(rows)
+    )
+    with connection.cursor() as cursor:
+        write_lines(cursor.cursor, f"COPY audit_entry ({columns}) FROM STDIN", lines, chunk_rows=5000)
 
 
 def _open_slots(campaign: Campaign, *, is_control: bool, slots: int) -> None:

@@ -16,7 +16,7 @@ table and `INSERT ... ON CONFLICT DO NOTHING`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -24,6 +24,8 @@ from typing import Any
 import orjson
 from django.db import connection, transaction
 from psycopg.errors import UniqueViolation
+
+from config.pg_copy import copy_text, write_lines
 
 from .models import Translation
 
@@ -82,17 +84,17 @@ class Content:
     meta: dict[str, Any]
     checks: dict[str, Any]
     injected_error: str = ""  # translation/injection.py: an error put in on purpose
-    _copy_text: str | None = None
+    _copy_columns: str | None = None
 
-    def copy_text(self) -> str:
+    def copy_columns(self) -> str:
         """The row's last columns (turns, meta, checks, suggested grade, injected error)
         in COPY's text format."""
-        if self._copy_text is None:
-            self._copy_text = "\t".join((
+        if self._copy_columns is None:
+            self._copy_columns = "\t".join((
                 _json_text(self.turns), _json_text(self.meta), _json_text(self.checks),
-                _text(self.checks["suggested_grade"]), _text(self.injected_error),
+                copy_text(self.checks["suggested_grade"]), copy_text(self.injected_error),
             ))  # fmt: skip
-        return self._copy_text
+        return self._copy_columns
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,33 +144,28 @@ def write_rows(version: Version, rows: Sequence[Row], seconds: float, tokens: in
         _bulk_create(version, rows, seconds, tokens, now)
         return
     constant = "\t".join((
-        _text(version.target_language), _text(version.engine), _text(version.model),
-        _text(version.prompt_version), _text(version.prompt_hash), _json_text(version.params),
+        copy_text(version.target_language), copy_text(version.engine), copy_text(version.model),
+        copy_text(version.prompt_version), copy_text(version.prompt_hash), _json_text(version.params),
         repr(float(seconds)), str(int(tokens)), now.isoformat(),
     ))  # fmt: skip
-    lines = [f"{constant}\t{r.item_id}\t{r.content.copy_text()}\n" for r in rows]
+    lines = [f"{constant}\t{r.item_id}\t{r.content.copy_columns()}\n" for r in rows]
     columns = ", ".join(COLUMNS)
     with connection.cursor() as cursor:
         raw = cursor.cursor  # psycopg's own cursor: Django's wrapper has no copy()
         try:
             with transaction.atomic():  # a savepoint: a conflict undoes only this attempt
-                _copy(raw, f"COPY translation_translation ({columns}) FROM STDIN", lines)
+                write_lines(raw, f"COPY translation_translation ({columns}) FROM STDIN", lines)
         except UniqueViolation:
             raw.execute(
                 "CREATE TEMP TABLE translation_stage ON COMMIT DROP AS"
                 f" SELECT {columns} FROM translation_translation WITH NO DATA"
             )
-            _copy(raw, f"COPY translation_stage ({columns}) FROM STDIN", lines)
+            write_lines(raw, f"COPY translation_stage ({columns}) FROM STDIN", lines)
             raw.execute(
                 f"INSERT INTO translation_translation ({columns}) SELECT {columns} FROM translation_stage"
                 " ON CONFLICT DO NOTHING"
             )
             raw.execute("DROP TABLE translation_stage")
-
-
-def _copy(raw_cursor, statement: str, lines: Iterable[str]) -> None:
-    with raw_cursor.copy(statement) as copy:
-        copy.write("".join(lines))
 
 
 def _bulk_create(version: Version, rows: Sequence[Row], seconds: float, tokens: int, now: datetime) -> None:
@@ -206,14 +203,5 @@ def _content_key(conversations: Any, meta: Any, task_type: str) -> str:
 
 
 def _json_text(value: Any) -> str:
-    """JSON in COPY's text format. orjson escapes control characters itself, so only the
-    backslashes of JSON escapes need doubling."""
-    text = orjson.dumps(value, option=_JSON_OPTIONS).decode()
-    return text.replace("\\", "\\\\") if "\\" in text else text
-
-
-def _text(text: str) -> str:
-    """A text value in COPY's text format: backslash, tab, newline and carriage return escaped."""
-    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
-        return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-    return text
+    """`value` as JSON, one column of COPY's text format."""
+    return copy_text(orjson.dumps(value, option=_JSON_OPTIONS).decode())
