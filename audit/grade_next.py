@@ -47,7 +47,8 @@ SELECT a.state, a.annotator_id, a.leased_until, a.entry_id, e.is_control,
 # Data-modifying CTEs all run, referenced or not, and none sees another's rows: the
 # grades CTE reads the grades already in (stable: the entry is locked) and adds this one.
 # Consensus is unanimity, as audit.agreement.consensus decides it on the ORM path:
-# all k grades equal -> final grade, else the adjudication queue.
+# all k grades equal -> final grade, else the adjudication queue
+# (tests/audit/test_consensus_fast_path.py holds both paths to that function).
 WRITE_SQL = f"""
 WITH new AS (
     INSERT INTO audit_assessment (assignment_id, entry_id, annotator_id, grade, categories, post_edit, comment,

@@ -3,17 +3,19 @@
 The build writes most records in SQL and hands the rest to formats.py; both loops run
 here over awkward data (image tokens in odd places, whitespace Python would strip,
 escapes, several turns, broken roles, post-edits of both shapes, several translations
-of one item) and must give the same file, item list, counts and balance report.
+of one item) and must give the same file, item list, counts and balance report. Row by
+row, the SQL's decision (query._decide) must be rules.decide's under every rule setting.
 """
 
 from __future__ import annotations
 
+import orjson
 import pytest
 from campaign_world import make_campaign, make_user
 from django.db import connection
 
-from audit.export.query import DELIMITER, record_sql
-from audit.export.rules import parse_rule
+from audit.export.query import DELIMITER, candidates, record_sql
+from audit.export.rules import decide, parse_rule
 from audit.export.writing import write_export
 from audit.models import Dataset, Entry, FinalGrade, Item
 from translation.models import Translation
@@ -40,6 +42,10 @@ CASES = [
     ("a.png", "scienceqa", {"answer": 2, "choices": ["a", "b", "c"]}, pair("<image>\nQuelle couleur ?", "vert")),
     ("a.png", "multiple_choice", {}, pair("<image>\nA. rouge\nB. bleu", "(A) rouge")),
     ("a.png", "caption", {}, pair("<image>\n\u0001 contrôle \u001f", "fin\n")),
+    # JSON escapes orjson and PostgreSQL's to_json must write alike
+    ("a.png", "caption", {}, pair("<image>\n\b\f\r \u007f \u2028 \u2029 \ufeff / </script>", "\u00e9\u0301 \U0001f1eb\U0001f1f7")),
+    ("a.png", "caption", {}, pair("<image>\n", "")),  # nothing after the token, an empty answer
+    ("a.png", "yes_no", {}, pair("<image>\nQ ?", "<image>")),  # a token in the answer
 ]
 
 
@@ -50,7 +56,8 @@ def awkward(settings, tmp_path):
     for index, (image, task, meta, turns) in enumerate(CASES * 2):
         item = Item.objects.create(dataset=dataset, external_id=f"x-{index}", image=image, task_type=task, meta=meta,
                                    conversations=turns, source_index=index, content_hash=str(index))  # fmt: skip
-        Translation.objects.create(item=item, engine="apertium", turns=turns, suggested_grade=("high", "low")[index % 2])
+        Translation.objects.create(item=item, engine="apertium", turns=turns,
+                                   suggested_grade=("high", "low", "moderate", "")[index % 4])  # fmt: skip
         if index % 5 == 0:  # a second engine's translation of the same item
             Translation.objects.create(item=item, engine="other", turns=pair("<image>\nAutre", "Oui"),
                                        suggested_grade="high")  # fmt: skip
@@ -101,10 +108,35 @@ def test_both_paths_are_exercised(awkward):
     assert 0 < by_sql < len(kept)
 
 
+# Every rule the decision depends on: the bar, agreement only, unaudited rows kept or not.
+EVERY_DECISION = [
+    {"min_grade": bar, "require_agreement": agreement, "unaudited": unaudited}
+    for bar in ("high", "moderate", "low") for agreement in (False, True) for unaudited in ("exclude", "automatic")
+]  # fmt: skip
+
+
+@pytest.mark.postgresql(reason="the SQL decision (query._decide) runs inside record_sql's COPY")
+@pytest.mark.parametrize("rule", EVERY_DECISION, ids=lambda rule: "-".join(str(v) for v in rule.values()))
+def test_sql_decides_every_row_as_rules_decide_does(awkward, rule):
+    """Row by row, before the first-translation-per-item step: the kept source SQL writes is
+    rules.decide's, over final grades of every level and source, unaudited rows and every
+    suggested grade (including none)."""
+    for n, item in enumerate(Item.objects.order_by("id")[:8]):  # unaudited: translated after the campaign
+        Translation.objects.create(item=item, engine="late", turns=item.conversations,
+                                   suggested_grade=("high", "moderate", "low", "")[n % 4])  # fmt: skip
+    spec = parse_rule(rule)
+    sql, params = record_sql(spec, "llava", "d" * 64)
+    connection.ensure_connection()
+    with connection.connection.cursor() as cursor, cursor.copy(sql, params) as copy:
+        by_sql = {int(row[1]): orjson.loads(row[3]) if row[3] else None
+                  for row in (bytes(line)[:-1].split(DELIMITER) for line in copy)}  # fmt: skip
+    by_python = {row[0]: decide(spec, row[14], row[15], row[13]) for row in candidates(spec, with_meta=False)}
+    assert by_sql == by_python
+    assert len(by_python) == Translation.objects.count() and len(set(by_python.values())) >= 2
+
+
 def test_a_post_edit_in_the_grading_apis_shape_replaces_the_turns_text(awkward):
     """FinalGrade.final_turns from do_adjudicate is one string per turn; the export keeps the roles."""
-    import orjson
-
     result = write_export(parse_rule({"min_grade": "moderate"}), "llava", awkward / "all.json", rule_digest="d" * 64)
     records = {r["id"]: r for r in orjson.loads((awkward / "all.json").read_bytes())}
     edited = [r for r in records.values() if r["conversations"][1]["value"] == "Corrigé."]
