@@ -29,6 +29,8 @@ from django.contrib.auth.backends import ModelBackend
 from django.db import connections, router, transaction
 from django.db.models import F
 
+from config.database import is_postgresql
+
 from .login_keys import normalise_username
 
 _RESERVED = "relecture_reserved_attempt"  # request attribute: the AccessAttempt id holding our reservation
@@ -45,7 +47,7 @@ def _key_locked(request, credentials):
     alias = router.db_for_write(AccessAttempt)
     with transaction.atomic(using=alias):
         connection = connections[alias]
-        if connection.vendor == "postgresql":
+        if is_postgresql(alias):
             key = f"{get_client_username(request, credentials)}\0{request.axes_ip_address}"
             lock_id = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big", signed=True)
             with connection.cursor() as cursor:

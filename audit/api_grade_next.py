@@ -20,13 +20,13 @@ from typing import Any
 import orjson
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
-from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from rest_framework.authtoken.models import Token
 
+from config.database import is_postgresql
 from config.inputs import MAX_ID, BadInput, check_tree
 
 from . import prepared
@@ -63,7 +63,7 @@ def _user_and_role(request: HttpRequest) -> tuple[User, str | None]:
         scheme, _, key = header.partition(" ")
         if scheme != "Token" or not key or " " in key:
             raise _Refused(_refuse(403, "Invalid token header."))
-        if connection.vendor == "postgresql":
+        if is_postgresql():
             row = prepared.run(TOKEN_SQL, {"key": key}).fetchone()
             if row is None or not row[2]:
                 raise _Refused(_refuse(403, "Invalid token."))

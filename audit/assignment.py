@@ -35,6 +35,8 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
+from config.database import is_postgresql
+
 from . import prepared
 from .models import Assignment, Campaign, Entry, Membership, Skip
 from .payloads import item_payload, load_assignment, shape_item
@@ -115,7 +117,7 @@ def _next(campaign: Campaign, annotator: User, exclude: set[int], now: datetime)
 def _claim(campaign: Campaign, annotator: User, is_control: bool, now: datetime, serial: int, *,
            spaced: bool = True) -> Assignment | None:  # fmt: skip
     until = now + timedelta(minutes=campaign.lease_minutes)
-    if connection.vendor == "postgresql":
+    if is_postgresql():
         return _claim_in_one_statement(campaign, annotator, is_control, now, until, serial, spaced)
     mine = Assignment.objects.filter(entry_id=OuterRef("entry_id"), annotator=annotator)
     skipped = Skip.objects.filter(entry_id=OuterRef("entry_id"), annotator=annotator)

@@ -19,6 +19,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 
+from config.database import is_postgresql
 from config.pg_copy import NULL, copy_text, write_lines
 from translation.models import Translation
 
@@ -168,7 +169,7 @@ def _controls(spec: CampaignSpec, chosen: list[tuple[int, str]], rng: random.Ran
 
 def _write_entries(campaign: Campaign, rows: Iterable[tuple[int, str, bool, str, list | None]]) -> None:
     """Entries in queue order. COPY on PostgreSQL (a million rows in seconds), bulk_create elsewhere."""
-    if connection.vendor != "postgresql":
+    if not is_postgresql():
         Entry.objects.bulk_create(
             (
                 Entry(campaign=campaign, translation_id=tid, position=position, stratum=task, is_control=control,

@@ -21,8 +21,10 @@ from typing import Any
 
 import orjson
 from django.contrib.auth.models import User
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
+
+from config.database import is_postgresql
 
 from . import prepared
 from .assignment import HELD_SQL, CampaignRow, MemberRow, lease_next_item, next_assignment
@@ -93,7 +95,7 @@ def grade_and_next(assignment_id: int, data: dict[str, Any], *, annotator: User,
     now = now or timezone.now()
     key = clean_key(data)
     try:
-        if connection.vendor != "postgresql":
+        if not is_postgresql():
             return _through_orm(assignment_id, data, annotator, want_next, exclude, now)
         return _through_sql(assignment_id, data, key, annotator, want_next, exclude, now)
     except GradingError as refusal:

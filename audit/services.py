@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from config.database import is_postgresql
 from config.pg_copy import copy_text, write_lines
 
 from .importers import Context, ImageIndex, ImportFormatError, ItemRecord, Limits, get_importer
@@ -122,13 +123,13 @@ def import_dataset(
                 else:
                     counts["unchanged"] += 1
 
-        if connection.vendor == "postgresql":
+        if is_postgresql():
             _copy_new(dataset.pk, new_rows())
             _update_changed_pg(dataset.pk, changed)
         else:
             _bulk_new(dataset, new_rows())
             _update_changed_orm(dataset, changed)
-    if connection.vendor == "postgresql" and counts["created"] + counts["updated"] > ANALYZE_AFTER:
+    if is_postgresql() and counts["created"] + counts["updated"] > ANALYZE_AFTER:
         # Fresh statistics, so queries planned right after a big import use the indexes.
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE audit_item")

@@ -25,6 +25,7 @@ import orjson
 from django.db import connection, transaction
 from psycopg.errors import UniqueViolation
 
+from config.database import is_postgresql
 from config.pg_copy import copy_text, write_lines
 
 from .models import Translation
@@ -140,7 +141,7 @@ def write_rows(version: Version, rows: Sequence[Row], seconds: float, tokens: in
     already are skipped. Call inside the transaction that also records the progress."""
     if not rows:
         return
-    if connection.vendor != "postgresql":
+    if not is_postgresql():
         _bulk_create(version, rows, seconds, tokens, now)
         return
     constant = "\t".join((

@@ -18,6 +18,8 @@ from typing import Any
 
 from django.db import connection, transaction
 
+from config.database import is_postgresql
+
 from .rules import ALLOWED, RuleSpec, decide
 
 # (translation id, item id, dataset, external id, image, task type, split, turns, item meta,
@@ -56,7 +58,7 @@ FINAL_GRADE_PER_ROW = """
 
 
 def _text(column: str) -> str:
-    return f"{column}::text" if connection.vendor == "postgresql" else column
+    return f"{column}::text" if is_postgresql() else column
 
 
 def _scope(spec: RuleSpec) -> tuple[str, list[Any]]:
@@ -96,7 +98,7 @@ def candidate_sql(
     where, params = _scope(spec)
     meta = f"{_text('i.meta')}, {_text('t.meta')}" if with_meta else "'', ''"
     final_turns, post_edit = _edits(spec, text=True)
-    per_row = first_rows and not ordered and connection.vendor == "postgresql"
+    per_row = first_rows and not ordered and is_postgresql()
     sql = f"""
         {"" if per_row else f"WITH {FINAL_GRADES}"}
         SELECT t.id, t.item_id, d.name, i.external_id, i.image, i.task_type, i.split, {_text('t.turns')}, {meta},
@@ -113,7 +115,7 @@ def candidates(spec: RuleSpec, *, with_meta: bool, ordered: bool = True, first_r
 
     Must run inside a transaction on PostgreSQL (named cursors live in one)."""
     sql, params = candidate_sql(spec, with_meta=with_meta, ordered=ordered, first_rows=first_rows)
-    if connection.vendor == "postgresql":
+    if is_postgresql():
         connection.ensure_connection()
         with connection.connection.cursor(name="export_candidates") as cursor:
             cursor.itersize = batch

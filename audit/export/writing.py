@@ -21,6 +21,8 @@ from typing import IO, Any
 import orjson
 from django.db import connection, transaction
 
+from config.database import is_postgresql
+
 from .balance import BalanceCounter, answer_type
 from .formats import ExportRow, Writer, writer_for
 from .query import DELIMITER, Candidate, candidates, record_sql
@@ -93,7 +95,7 @@ def write_export(spec: RuleSpec, format: str, target: Path, *, rule_digest: str,
     try:
         output.buffer.append(writer.begin())
         with transaction.atomic():
-            if connection.vendor == "postgresql" and not portable:
+            if is_postgresql() and not portable:
                 _write_copy(spec, format, rule_digest, writer, balance, result, output)
             else:
                 _write_portable(spec, writer, balance, result, output)

@@ -13,13 +13,13 @@ import itertools
 
 import pytest
 from campaign_world import make_campaign, make_dataset, make_user
-from django.db import connection
 
 from audit.agreement import consensus
 from audit.assignment import next_assignment
 from audit.grade_next import grade_and_next
 from audit.grading import do_grade
 from audit.models import FinalGrade, PendingAdjudication
+from config.database import is_postgresql
 
 pytestmark = pytest.mark.django_db
 
@@ -27,7 +27,7 @@ GRADES = ("high", "moderate", "low")
 
 
 def grade_with_sql(assignment_id: int, grade: str, annotator) -> None:
-    assert connection.vendor == "postgresql"  # grade_and_next takes the SQL path there
+    assert is_postgresql()  # grade_and_next takes the SQL path there
     grade_and_next(assignment_id, {"grade": grade}, annotator=annotator, want_next=False, exclude=set())
 
 
