@@ -28,6 +28,7 @@ from config.database import is_postgresql
 
 from . import prepared
 from .assignment import HELD_SQL, CampaignRow, MemberRow, lease_next_item, next_assignment
+from .consensus_sql import SETTLE
 from .grading import GradingError, check_lease, clean_grade, clean_key, do_grade, stored_grade
 from .models import Assessment
 from .payloads import item_payload, load_assignment, progress, shape_progress
@@ -46,11 +47,10 @@ SELECT a.state, a.annotator_id, a.leased_until, a.entry_id, e.is_control,
    FOR UPDATE OF a, e
 """
 
-# Data-modifying CTEs all run, referenced or not, and none sees another's rows: the
-# grades CTE reads the grades already in (stable: the entry is locked) and adds this one.
-# Consensus is unanimity, as audit.agreement.consensus decides it on the ORM path:
-# all k grades equal -> final grade, else the adjudication queue
-# (tests/audit/test_consensus_fast_path.py holds both paths to that function).
+# Data-modifying CTEs all run, referenced or not, and none sees another's rows. SETTLE
+# (audit/consensus_sql.py) is agreement.consensus in SQL: the verdict reads the grades
+# already in (stable: the entry is locked) plus this one; all k equal -> final grade,
+# else the adjudication queue.
 WRITE_SQL = f"""
 WITH new AS (
     INSERT INTO audit_assessment (assignment_id, entry_id, annotator_id, grade, categories, post_edit, comment,
@@ -64,18 +64,7 @@ member AS (UPDATE audit_membership SET graded = graded + CASE WHEN %(is_control)
         RETURNING id, served, controls_served, control_phase, graded),
 history AS (INSERT INTO audit_assessmentchange (entry_id, annotator_id, changed_by_id, action, old, new, at)
             VALUES (%(entry)s, %(annotator)s, %(annotator)s, 'grade', NULL, %(snapshot)s::jsonb, %(now)s)),
-verdict AS (SELECT count(*) AS n, count(DISTINCT g.grade) AS kinds, min(g.grade) AS grade
-              FROM (SELECT s.grade FROM audit_assessment s WHERE s.entry_id = %(entry)s
-                    UNION ALL SELECT %(grade)s::varchar) g),
-final AS (INSERT INTO audit_finalgrade (entry_id, grade, source, final_turns, decided_by_id, decided_at)
-          SELECT %(entry)s, v.grade, 'consensus', NULL, NULL, %(now)s FROM verdict v
-           WHERE NOT %(is_control)s AND v.n >= %(overlap)s AND v.kinds = 1
-          ON CONFLICT (entry_id) DO UPDATE
-             SET grade = EXCLUDED.grade, source = EXCLUDED.source, decided_by_id = NULL,
-                 decided_at = EXCLUDED.decided_at),
-pending AS (INSERT INTO audit_pendingadjudication (entry_id, created_at)
-            SELECT %(entry)s, %(now)s FROM verdict v WHERE NOT %(is_control)s AND v.n >= %(overlap)s AND v.kinds > 1
-            ON CONFLICT (entry_id) DO NOTHING)
+{SETTLE}
 SELECT new.id, m.id, m.served, m.controls_served, m.control_phase, m.graded,
        m.graded + (SELECT coalesce(sum(x.graded), 0) FROM audit_membership x
                     WHERE x.campaign_id = %(campaign)s AND x.id <> m.id),

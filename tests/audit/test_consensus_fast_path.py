@@ -2,9 +2,10 @@
 
 The rule is `audit.agreement.consensus`: all k grades equal -> that grade becomes final
 (source "consensus"), else the entry waits for an adjudicator. The ORM path
-(grading.do_grade) calls it; the grade-next SQL (audit/grade_next.py, PostgreSQL) decides
-the same in its `verdict` step. Every combination of grades for k = 1, 2, 3 goes through
-each path here, and each must end exactly as `consensus` says, and not before the k-th grade.
+(grading.do_grade) calls it; the grade-next statement (audit/grade_next.py, PostgreSQL)
+decides the same in the steps of audit/consensus_sql.py. Every combination of grades for
+k = 1, 2, 3 goes through each path here, and each must end exactly as `consensus` says,
+and not before the k-th grade.
 """
 
 from __future__ import annotations
