@@ -1,4 +1,4 @@
-"""Instruction QA: single questions and short multi-turn conversations per image.
+"""Instruction QA: single questions per image (short multi-turn conversations when MULTI_TURN_RATE > 0).
 
 Records are built once in a neutral form and written twice (LLaVA and Qwen-VL/Monkey
 formats, see conversation_formats.py), so both files carry exactly the same QA. The
