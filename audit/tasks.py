@@ -6,6 +6,9 @@ from celery import shared_task
 
 from jobs.lifecycle import recover_at_worker_start, run_or_look_again
 
+from .export.build import run_build
+from .models import Snapshot
+
 recover_at_worker_start("snapshot builds", "audit.export.build.recover_stalled_builds")
 
 
@@ -13,7 +16,4 @@ recover_at_worker_start("snapshot builds", "audit.export.build.recover_stalled_b
 def build_snapshot(snapshot_id: int) -> None:
     """Build one snapshot. The claim in run_build makes a message redelivered while the
     build still looks alive a no-op; it looks again once that build would be stale."""
-    from .export.build import run_build
-    from .models import Snapshot
-
     run_or_look_again(build_snapshot, run_build, snapshot_id, running=Snapshot.State.BUILDING, queue="default")

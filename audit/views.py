@@ -15,7 +15,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 
-from translation.models import Translation
+from study.models import Study
+from training.models import ACTIVE_STATES, EvaluationRun, JobState, TrainingJob
+from training.results import HEADLINE, variant_name
+from translation.models import Translation, TranslationJob
 
 from .models import Campaign, Dataset, Item, Membership, PendingAdjudication, Snapshot
 from .roles import ADMIN, ANNOTATOR, REVIEWER, role_of
@@ -77,9 +80,6 @@ def campaign_overview() -> list[dict[str, Any]]:
 
 
 def latest_results(limit: int = 8) -> list[dict[str, Any]]:
-    from training.models import EvaluationRun, JobState
-    from training.results import HEADLINE, variant_name
-
     runs = (
         EvaluationRun.objects.filter(state=JobState.DONE).select_related("training_job")
         .prefetch_related("training_job__snapshots__rule").order_by("-finished_at", "-pk")[:limit]
@@ -93,10 +93,6 @@ def latest_results(limit: int = 8) -> list[dict[str, Any]]:
 
 def running_jobs() -> list[dict[str, Any]]:
     """Every kind of job queued or running, each with its page and progress: what an admin watches."""
-    from study.models import Study
-    from training.models import ACTIVE_STATES, EvaluationRun, TrainingJob
-    from translation.models import TranslationJob
-
     def line(label: str, job, url: str, arg, done: int | None = None, total: int | None = None) -> dict[str, Any]:
         return {"label": label, "state": job.state, "href": reverse(url, args=[arg]), "done": done, "total": total}
 

@@ -120,10 +120,15 @@ def requeue(job: Job, *, send: Callable[[Any], None], refuse: Callable[[str], Ex
     return job
 
 
-def enqueue(task: Any, *args: Any, queue: str | None = None) -> None:
+def enqueue(task: str, *args: Any, queue: str | None = None) -> None:
     """Send `task(*args)` to `queue` (else its route) once the current transaction commits
-    (at once outside one): a worker never looks for a row that is not there yet."""
-    transaction.on_commit(lambda: task.apply_async(args=list(args), **({"queue": queue} if queue else {})))
+    (at once outside one): a worker never looks for a row that is not there yet.
+
+    `task` is the Celery task's name, its dotted path (`translation.tasks.run_translation_job`),
+    resolved when the message is sent: a kind's services module sends its task by name and
+    never imports the tasks module, which imports it (docs/architecture.md, Layers)."""
+    options = {"queue": queue} if queue else {}
+    transaction.on_commit(lambda: import_string(task).apply_async(args=list(args), **options))
 
 
 @contextmanager

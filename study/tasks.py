@@ -11,6 +11,9 @@ from celery import shared_task
 from jobs import lifecycle
 from jobs.lifecycle import recover_at_worker_start
 
+from .models import Study
+from .pipeline import advance
+
 POLL_SECONDS = 2.0
 
 
@@ -18,17 +21,15 @@ def resume_studies() -> list[int]:
     """A worker that starts picks up studies left queued or running: the countdown message
     of a stopped worker is gone (the filesystem broker never redelivers it). Two chains
     are harmless: each round claims the study first (pipeline.advance)."""
-    from .models import Study
-
     studies = list(Study.objects.filter(state__in=[Study.State.QUEUED, Study.State.RUNNING]).values_list("pk", flat=True))
     for pk in studies:
-        lifecycle.enqueue(advance_study, pk)
+        lifecycle.enqueue("study.tasks.advance_study", pk)
     return studies
 
 
 def enqueue(study) -> None:
     """Start the study's chain of `advance_study` rounds once its row is committed."""
-    lifecycle.enqueue(advance_study, study.pk)
+    lifecycle.enqueue("study.tasks.advance_study", study.pk)
 
 
 recover_at_worker_start("studies", "study.tasks.resume_studies")
@@ -36,9 +37,6 @@ recover_at_worker_start("studies", "study.tasks.resume_studies")
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def advance_study(study_id: int) -> None:
-    from .models import Study
-    from .pipeline import advance
-
     study = Study.objects.get(pk=study_id)
     if not advance(study):
         advance_study.apply_async(args=[study_id], countdown=POLL_SECONDS)

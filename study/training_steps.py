@@ -7,7 +7,7 @@ earlier run, and reports how many of its jobs are done.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from training.evaluation import create_evaluation_run
 from training.evaluation import requeue as requeue_run
@@ -17,23 +17,15 @@ from training.models import EvaluationRun, TrainingJob
 from training.recipes import template
 
 from . import plan
-
-if TYPE_CHECKING:
-    from .pipeline import Outcome, _Runner
+from .runner import Outcome, Runner
 
 
-def _outcome(done: bool, detail: str) -> Outcome:
-    from .pipeline import Outcome
-
-    return Outcome(done, detail)
-
-
-def _stage_overrides(runner: _Runner, template_name: str, steps: dict[str, int]) -> dict[str, dict[str, Any]]:
+def _stage_overrides(runner: Runner, template_name: str, steps: dict[str, int]) -> dict[str, dict[str, Any]]:
     stages = template(template_name, runner.study.preset)
     return {s.name: {"max_steps": steps[s.name], "batch_size": runner.budget.batch_size} for s in stages}
 
 
-def _job(runner: _Runner, name: str, **kwargs: Any) -> TrainingJob:
+def _job(runner: Runner, name: str, **kwargs: Any) -> TrainingJob:
     job = TrainingJob.objects.filter(name=name).order_by("-created_at").first()
     if job is None or job.state == TrainingJob.State.CANCELLED:
         return create_training_job(name=name, preset=runner.study.preset, **kwargs)
@@ -49,10 +41,10 @@ def _wait_jobs(jobs: list[TrainingJob]) -> Outcome:
     if running:
         j = running[0]
         detail += f" · #{j.pk} {j.name} {j.state}, stage {j.stage_index + 1}, step {j.step}/{j.total_steps}"
-    return _outcome(not running, detail)
+    return Outcome(not running, detail)
 
 
-def english_base(runner: _Runner) -> Outcome:
+def english_base(runner: Runner) -> Outcome:
     captions = runner.dataset(plan.TRAINING_DATASETS["captions"])
     instruct = runner.dataset(plan.TRAINING_DATASETS["instruct"])
     job = _job(
@@ -64,7 +56,7 @@ def english_base(runner: _Runner) -> Outcome:
     return _wait_jobs([job])
 
 
-def _variant_data(runner: _Runner, variant: str, rule: str) -> dict[str, Any]:
+def _variant_data(runner: Runner, variant: str, rule: str) -> dict[str, Any]:
     roles = {role for stage in template(variant, runner.study.preset) for role in stage.data}
     sources = {
         "en_pretrain": runner.dataset(plan.TRAINING_DATASETS["captions"]),
@@ -74,7 +66,7 @@ def _variant_data(runner: _Runner, variant: str, rule: str) -> dict[str, Any]:
     return {role: sources[role] for role in sorted(roles)}
 
 
-def variants(runner: _Runner) -> Outcome:
+def variants(runner: Runner) -> Outcome:
     base = TrainingJob.objects.get(pk=runner.study.objects_made["english_base"])
     jobs = []
     for rule in plan.RULES:
@@ -90,7 +82,7 @@ def variants(runner: _Runner) -> Outcome:
     return _wait_jobs(jobs)
 
 
-def _runs_wanted(runner: _Runner) -> list[tuple[str, TrainingJob, str, str, str, str]]:
+def _runs_wanted(runner: Runner) -> list[tuple[str, TrainingJob, str, str, str, str]]:
     """(row, model job, benchmark, split, language, pipeline) for every evaluation."""
     base = TrainingJob.objects.get(pk=runner.study.objects_made["english_base"])
     wanted = []
@@ -107,7 +99,7 @@ def _runs_wanted(runner: _Runner) -> list[tuple[str, TrainingJob, str, str, str,
     return wanted
 
 
-def evaluate(runner: _Runner) -> Outcome:
+def evaluate(runner: Runner) -> Outcome:
     runs: dict[str, list[int]] = {}
     objects = []
     datasets = {benchmark: world_name for benchmark, _, world_name in runner.budget.benchmarks}
@@ -138,4 +130,4 @@ def evaluate(runner: _Runner) -> Outcome:
     detail = f"{done}/{len(objects)} evaluation runs done"
     if waiting:
         detail += f" · #{waiting[0].pk} {waiting[0]} {waiting[0].state} {waiting[0].done}/{waiting[0].total}"
-    return _outcome(not waiting, detail)
+    return Outcome(not waiting, detail)

@@ -277,10 +277,9 @@ def create_evaluation_run(
 
 
 def enqueue_run(run: EvaluationRun) -> None:
-    """Send the run to its Celery queue once the row is committed."""
-    from .tasks import run_evaluation as task
-
-    lifecycle.enqueue(task, run.pk, queue=run.queue)
+    """Send the run to its Celery queue once the row is committed (by the task's name:
+    tasks.py imports the runner, which imports this module)."""
+    lifecycle.enqueue("training.tasks.run_evaluation", run.pk, queue=run.queue)
 
 
 def cancel(run: EvaluationRun) -> bool:
@@ -296,9 +295,3 @@ def recover_stalled_runs() -> list[int]:
 def requeue(run: EvaluationRun) -> EvaluationRun:
     """Put a failed, cancelled or stalled run back in the queue; it skips the answers it has."""
     return lifecycle.requeue(run, send=enqueue_run, refuse=lambda message: EvaluationError("state", message))
-
-
-def run_evaluation(run_id: int) -> EvaluationRun:
-    from .evaluation_runner import run_evaluation as run
-
-    return run(run_id)

@@ -27,15 +27,7 @@ from .recipes import (
     DATA_ROLES, PARTS, PRESETS, TEMPLATES, Lora, Part, RecipeError, Stage, stage_from_dict, stage_to_dict, template,
 )
 
-__all__ = ["JobValidationError", "cancel", "create_training_job", "recover_stalled_jobs", "requeue", "run_job"]
-
-
-def run_job(job_id: int) -> TrainingJob:
-    """Run a job in this process (the Celery task's body). Imported lazily: the runner
-    pulls in torch and transformers, which the web process never loads."""
-    from .job_runner import run_job as run
-
-    return run(job_id)
+__all__ = ["JobValidationError", "cancel", "claim", "create_training_job", "recover_stalled_jobs", "requeue"]
 
 
 def claim(job_id: int, **fields: Any) -> tuple[bool, TrainingJob]:
@@ -251,14 +243,13 @@ def create_training_job(
 
 
 def _enqueue(job: TrainingJob) -> None:
-    """One task, or one per node of a multi-node job (training/nodes.py), once the row is committed."""
-    from .tasks import run_training_job, run_training_node
-
+    """One task, or one per node of a multi-node job (training/nodes.py), once the row is
+    committed; by the tasks' names: tasks.py imports the runners, which import this module."""
     if job.nodes == 1:
-        lifecycle.enqueue(run_training_job, job.pk, queue=job.queue)
+        lifecycle.enqueue("training.tasks.run_training_job", job.pk, queue=job.queue)
         return
     for index in range(job.nodes):
-        lifecycle.enqueue(run_training_node, job.pk, index, queue=job.queue)
+        lifecycle.enqueue("training.tasks.run_training_node", job.pk, index, queue=job.queue)
 
 
 def cancel(job: TrainingJob) -> bool:

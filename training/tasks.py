@@ -12,6 +12,9 @@ from celery import shared_task
 
 from jobs.lifecycle import recover_at_worker_start, run_or_look_again
 
+from .evaluation_runner import run_evaluation as evaluate
+from .nodes import run_node
+
 log = logging.getLogger(__name__)
 
 
@@ -21,7 +24,9 @@ recover_at_worker_start("evaluation runs", "training.evaluation.recover_stalled_
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def run_training_job(job_id: int) -> None:
-    from .jobs import run_job
+    # Imported here, not above: the runner pulls in torch, which a `default` worker (it
+    # imports every tasks module) and the web process never load.
+    from .job_runner import run_job
 
     run_or_look_again(run_training_job, run_job, job_id)
 
@@ -29,13 +34,9 @@ def run_training_job(job_id: int) -> None:
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def run_training_node(self, job_id: int, index: int) -> None:
     """One machine of a multi-node job (training/nodes.py)."""
-    from .nodes import run_node
-
     run_node(job_id, index, worker=self.request.hostname or "")
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def run_evaluation(run_id: int) -> None:
-    from .evaluation import run_evaluation as run
-
-    run_or_look_again(run_evaluation, run, run_id)
+    run_or_look_again(run_evaluation, evaluate, run_id)

@@ -127,10 +127,9 @@ def create_job(
 
 
 def enqueue(job: TranslationJob) -> None:
-    """Send the job to its Celery queue once the row is committed."""
-    from .tasks import run_translation_job
-
-    lifecycle.enqueue(run_translation_job, job.pk, queue=job.queue)
+    """Send the job to its Celery queue once the row is committed (by the task's name:
+    tasks.py imports this module, never the reverse)."""
+    lifecycle.enqueue("translation.tasks.run_translation_job", job.pk, queue=job.queue)
 
 
 def requeue(job: TranslationJob) -> TranslationJob:

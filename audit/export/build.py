@@ -115,9 +115,8 @@ def recover_stalled_builds() -> list[int]:
 
 
 def _enqueue(snapshot: Snapshot) -> None:
-    from ..tasks import build_snapshot
-
-    lifecycle.enqueue(build_snapshot, snapshot.pk, queue="default")
+    """By the task's name: audit/tasks.py imports this module, never the reverse."""
+    lifecycle.enqueue("audit.tasks.build_snapshot", snapshot.pk, queue="default")
 
 
 def snapshot_path(relative: str) -> Path:

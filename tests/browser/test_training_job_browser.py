@@ -7,7 +7,8 @@ import pytest
 from campaign_world import PASSWORD, make_user
 from jobs_world import english_dataset
 
-from training.jobs import create_training_job, run_job
+from training.job_runner import run_job
+from training.jobs import create_training_job
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 def test_finished_job_page_draws_the_loss_curve(tmp_path, settings, live_server, browser_page):

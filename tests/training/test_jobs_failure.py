@@ -8,7 +8,8 @@ import pytest
 from campaign_world import make_user
 from jobs_world import english_dataset
 
-from training.jobs import create_training_job, run_job
+from training.job_runner import run_job
+from training.jobs import create_training_job
 
 pytestmark = pytest.mark.django_db
 
