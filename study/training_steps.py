@@ -20,9 +20,12 @@ from . import plan
 from .runner import Outcome, Runner
 
 
-def _stage_overrides(runner: Runner, template_name: str, steps: dict[str, int]) -> dict[str, dict[str, Any]]:
+def _stage_overrides(runner: Runner, template_name: str, steps: dict[str, int],
+                     batch_sizes: dict[str, int] | None = None) -> dict[str, dict[str, Any]]:  # fmt: skip
     stages = template(template_name, runner.study.preset)
-    return {s.name: {"max_steps": steps[s.name], "batch_size": runner.budget.batch_size} for s in stages}
+    batch = batch_sizes or {}
+    return {s.name: {"max_steps": steps[s.name], "batch_size": batch.get(s.name, runner.budget.batch_size)}
+            for s in stages}  # fmt: skip
 
 
 def _job(runner: Runner, name: str, **kwargs: Any) -> TrainingJob:
@@ -50,7 +53,8 @@ def english_base(runner: Runner) -> Outcome:
     job = _job(
         runner, f"{runner.prefix}english-base", template="english_base",
         data={"en_pretrain": captions, "en_finetune": instruct},
-        overrides={"stages": _stage_overrides(runner, "english_base", runner.budget.base_steps)},
+        overrides={"stages": _stage_overrides(runner, "english_base", runner.budget.base_steps,
+                                              runner.budget.base_batch_sizes)},
     )  # fmt: skip
     runner.remember("english_base", job.pk)
     return _wait_jobs([job])
