@@ -81,4 +81,10 @@ def test_the_model_saved_by_two_ranks_equals_the_one_process_model(runs) -> None
         two, _ = load_model(runs["base"] / "two" / kind / "model")
         expected = one.state_dict()
         for name, value in two.state_dict().items():
+            if name.endswith("self_attn.k_proj.bias"):
+                # A key bias adds the same q.b to every logit of a query, which softmax ignores:
+                # its gradient is 0 in exact arithmetic and round-off (~1e-10) here, which AdamW
+                # scales to lr-sized steps whose sign depends on the order of the sum. No output
+                # depends on it; the loss-curve tests above hold both runs to 1e-4.
+                continue
             torch.testing.assert_close(value, expected[name], rtol=1e-4, atol=1e-5, msg=f"{kind}: {name}")
