@@ -15,8 +15,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
+from catalog.models import Item
+
 from .disagreements import KINDS, Disagreement, disagreement, word_diff
-from .models import Assessment, Campaign, Entry, Item, PendingAdjudication
+from .models import Assessment, Campaign, Entry, PendingAdjudication
 
 CATEGORY_LABELS = dict(Assessment.Category.choices)
 SPEAKERS = {"human": "Question", "gpt": "Answer"}

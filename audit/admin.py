@@ -1,8 +1,8 @@
 from django.contrib import admin
 
+from catalog.models import Dataset, Item
 from translation import services as translation_services
 
-from .models import Dataset, Item
 
 
 @admin.action(description="Translate to French with apertium (queued job)")

@@ -21,13 +21,14 @@ from api.handler import ERRORS, Error
 from api.pages import PAGE_PARAMS, page, page_schema
 from api.query import filters
 from api.throttles import ApiThrottle, BuildThrottle
+from catalog.models import Dataset, Item
 from config.inputs import error, first_error, id_field, parse_id
 
 from .access import READERS, require_role
 from .export.build import create_rule, request_snapshot
 from .export.download import snapshot_download
 from .export.rules import GRADES, TASK_TYPES
-from .models import Dataset, Entry, FilterRule, FinalGrade, Item, Snapshot
+from .models import Entry, FilterRule, FinalGrade, Snapshot
 from .roles import ADMIN
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from django.contrib.auth.models import User
 from rest_framework import serializers
 
+from catalog.models import Dataset
 from config.inputs import MAX_INT, MAX_SMALL, count_field, id_field
 
-from .models import Assessment, Campaign, Dataset
+from .models import Assessment, Campaign
 from .payloads import item_label
 
 

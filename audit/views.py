@@ -15,12 +15,13 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 
+from catalog.models import Dataset, Item
 from study.models import Study
 from training.models import ACTIVE_STATES, EvaluationRun, JobState, TrainingJob
 from training.results import HEADLINE, variant_name
 from translation.models import Translation, TranslationJob
 
-from .models import Campaign, Dataset, Item, Membership, PendingAdjudication, Snapshot
+from .models import Campaign, Membership, PendingAdjudication, Snapshot
 from .roles import ADMIN, ANNOTATOR, REVIEWER, role_of
 
 

@@ -15,6 +15,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
+from catalog.models import Dataset
 from config.inputs import BadInput, parse_id
 
 from .access import campaign_for_reader, require_role, visible_campaigns
@@ -23,7 +24,7 @@ from .campaign_stats import campaign_estimates, campaign_statistics
 from .campaigns import CampaignSpec, create_campaign
 from .estimates import USABLE_RULES
 from .grading import GradingError, do_adjudicate
-from .models import Campaign, Dataset, Entry, FinalGrade, Membership, PendingAdjudication
+from .models import Campaign, Entry, FinalGrade, Membership, PendingAdjudication
 from .roles import ADMIN, ANNOTATOR, role_of
 from .simulated import SIMULATED, simulated_flag
 

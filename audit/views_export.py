@@ -9,11 +9,13 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from catalog.models import Dataset
+
 from .access import READERS, require_role
 from .export.build import ExportError, create_rule, request_snapshot
 from .export.formats import FORMATS
 from .export.rules import TASK_TYPES, RuleError, describe_rule, parse_rule
-from .models import Dataset, FilterRule, Snapshot
+from .models import FilterRule, Snapshot
 from .roles import ADMIN, role_of
 
 

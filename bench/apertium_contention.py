@@ -39,7 +39,7 @@ MODES = ("alone", "gil", "cpu", "both")
 
 def world_batches(n: int, size: int, max_segment_chars: int) -> list[list[str]]:
     """The distinct engine segments of the first n world instruction items, per job batch."""
-    from audit.importers.llava import task_type
+    from catalog.importers.llava import task_type
     from translation.structure import ItemSource, engine_segments
     from world.generator import generate_world
 

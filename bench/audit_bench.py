@@ -56,7 +56,7 @@ def fill(n: int) -> None:
     """N items and N translations, written by the database itself (generate_series), once."""
     from django.db import connection
 
-    from audit.models import Dataset
+    from catalog.models import Dataset
 
     dataset, _ = Dataset.objects.get_or_create(name=DATASET, defaults={"kind": "train", "source_format": "llava"})
     have = dataset.items.count()
@@ -111,7 +111,8 @@ def make_campaign(clients: int):
     from rest_framework.authtoken.models import Token
 
     from audit.campaigns import CampaignSpec, create_campaign
-    from audit.models import Campaign, Dataset
+    from audit.models import Campaign
+    from catalog.models import Dataset
 
     group = Group.objects.get(name="annotator")
     users = []

@@ -77,7 +77,7 @@ def make_world(scratch: Path, items: int) -> int:
     from PIL import Image
 
     from audit.campaigns import CampaignSpec, create_campaign
-    from audit.models import Dataset, Item
+    from catalog.models import Dataset, Item
     from translation.models import Translation
 
     call_command("migrate", verbosity=0)

@@ -45,7 +45,8 @@ def populate(n: int) -> None:
     from django.contrib.auth.models import User
     from django.db import connection, transaction
 
-    from audit.models import Campaign, Dataset
+    from audit.models import Campaign
+    from catalog.models import Dataset
 
     if Dataset.objects.filter(name="bench-export").exists():
         return

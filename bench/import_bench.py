@@ -69,7 +69,7 @@ def raw_copy_rate(path: Path) -> tuple[float, int]:
     from django.db import connection, transaction
     from django.utils import timezone
 
-    from audit.models import Dataset
+    from catalog.models import Dataset
 
     records = orjson.loads(path.read_bytes())
     now = timezone.now().isoformat()

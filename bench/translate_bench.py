@@ -48,8 +48,8 @@ def setup(url: str, redis_url: str) -> None:
 def world_items(world: Path, n: int, name: str):
     """The first `n` instruction items of a full world, imported as dataset `name`; the world
     is generated into `world` unless it holds one already. Returns (dataset, items)."""
-    from audit.models import Item
-    from audit.services import import_dataset
+    from catalog.models import Item
+    from catalog.services import import_dataset
     from world.generator import generate_world
 
     if not (world / "manifest.json").exists():

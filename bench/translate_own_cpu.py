@@ -47,7 +47,7 @@ def measure(dataset_name: str, n: int, table_path: Path, default_gc: bool) -> No
     import django
 
     django.setup()
-    from audit.models import Dataset
+    from catalog.models import Dataset
     from translation import services
     from translation.checks import detect_language
     from translation.engines.apertium import ApertiumEngine

@@ -1,6 +1,6 @@
 """Rows into PostgreSQL through `COPY ... FROM STDIN`: the one escaping function and the one writer.
 
-Three bulk writes use it: the import (audit/services.py), a campaign's entries
+Three bulk writes use it: the import (catalog/services.py), a campaign's entries
 (audit/campaigns.py) and a translation job's rows (translation/store.py). Each formats a
 row once, in Python, as a line of COPY's text format and hands lines over in chunks;
 psycopg's `write_row` costs ~20 µs a row, which the import benchmark (bench/import_bench.py)
@@ -11,7 +11,7 @@ row ended by a newline, `\\N` for NULL, and inside a value a backslash escapes t
 character, so backslash, tab, newline and carriage return are written `\\\\`, `\\t`, `\\n`,
 `\\r`. Everything else, any Unicode character, goes through as it is. A NUL cannot be
 stored at all (PostgreSQL refuses the whole COPY); the callers refuse it first, naming the
-record (audit/importers/base.py, config/inputs.py). tests/config/test_pg_copy.py
+record (catalog/importers/base.py, config/inputs.py). tests/config/test_pg_copy.py
 round-trips awkward values through a real COPY.
 """
 

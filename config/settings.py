@@ -143,7 +143,7 @@ OPENAI_ALLOWED_BASE_URLS = env_list("OPENAI_ALLOWED_BASE_URLS", "")
 APERTIUM_EXECUTABLE = os.environ.get("APERTIUM_EXECUTABLE", "apertium")
 APERTIUM_DATADIR = os.environ.get("APERTIUM_DATADIR", "/usr/share/apertium")
 
-# Import limits (audit/importers/base.py): one conversation turn, one record as read from
+# Import limits (catalog/importers/base.py): one conversation turn, one record as read from
 # its file (JSON Lines: one line), one external id (Item.external_id holds 200). A turn may
 # exceed apertium's 20,000-character segment: that stays one item's translation error.
 IMPORT_MAX_TURN_CHARS = env_int("IMPORT_MAX_TURN_CHARS", 32000, minimum=1)
@@ -166,6 +166,7 @@ INSTALLED_APPS = [
     "axes",
     "accounts",
     "jobs",
+    "catalog",
     "audit",
     "translation",
     "training",

@@ -15,10 +15,11 @@ from django.contrib.auth.models import User
 
 from audit.campaigns import CampaignSpec, create_campaign
 from audit.export.build import create_rule, request_snapshot
-from audit.models import Assessment, Campaign, Dataset, FilterRule, Snapshot
+from audit.models import Assessment, Campaign, FilterRule, Snapshot
 from audit.roles import ADMIN
 from audit.simulated import ensure_simulated_annotators, grade_campaign
-from audit.world_datasets import import_world
+from catalog.models import Dataset
+from catalog.world_datasets import import_world
 from translation.models import TranslationJob
 from translation.services import create_job as create_translation_job
 from translation.services import enqueue as enqueue_translation

@@ -7,7 +7,8 @@ from pathlib import Path
 from django.contrib.auth.models import Group, User
 
 from audit.campaigns import CampaignSpec, create_campaign
-from audit.models import Campaign, Dataset, Item
+from audit.models import Campaign
+from catalog.models import Dataset, Item
 from translation.models import Translation
 
 PASSWORD = "s3cret-pass-word"

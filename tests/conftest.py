@@ -51,7 +51,7 @@ def small_world(tmp_path_factory) -> Path:
 @pytest.fixture
 def db_state():
     """A function returning everything an import can change, to prove a failed run changed nothing."""
-    from audit.models import Dataset, Item
+    from catalog.models import Dataset, Item
 
     def state():
         return (

@@ -10,8 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from audit.export.build import create_rule, request_snapshot, run_build
-from audit.models import Dataset, Snapshot
-from audit.services import import_dataset
+from audit.models import Snapshot
+from catalog.models import Dataset
+from catalog.services import import_dataset
 from training.models import JobState, TrainingJob
 from translation.services import create_job, run_job
 

@@ -20,8 +20,9 @@ from rest_framework.response import Response
 
 from api.handler import ERRORS, Error
 from audit.access import READERS, require_role
-from audit.models import Dataset, Snapshot
+from audit.models import Snapshot
 from audit.roles import ADMIN
+from catalog.models import Dataset
 from config.inputs import MAX_ID, MAX_INT, MAX_SMALL, check_query, count_field, error, first_error, id_field, parse_int
 
 from . import jobs

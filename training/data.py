@@ -121,7 +121,7 @@ def user_text_with_image(text: str) -> str:
 def image_path(image_root: Path, record: dict[str, Any]) -> Path:
     """The file a record's relative image names, symlinks followed; refused if it leaves the root.
 
-    The importer refuses such images already (audit/importers/base.py); this is the
+    The importer refuses such images already (catalog/importers/base.py); this is the
     loader's own check, for records that reached training another way.
     """
     relative = Path(record["image"])

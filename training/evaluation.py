@@ -22,7 +22,8 @@ from django.db import transaction
 
 from api.errors import FieldError
 from audit.export.build import snapshot_path
-from audit.models import Dataset, Item, Snapshot
+from audit.models import Snapshot
+from catalog.models import Dataset, Item
 from jobs import lifecycle
 from jobs.lifecycle import requeue_stalled
 from training.benchmark_prompts import (

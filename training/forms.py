@@ -11,7 +11,8 @@ from typing import Any
 
 from django import forms
 
-from audit.models import Dataset, Snapshot
+from audit.models import Snapshot
+from catalog.models import Dataset
 
 from .jobs import JobValidationError
 from .models import TrainingJob

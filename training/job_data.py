@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from audit.export.build import snapshot_path
-from audit.models import Dataset, Item, Snapshot
+from audit.models import Snapshot
+from catalog.models import Dataset, Item
 
 MISSING_SHOWN = 3  # how many missing images an error names
 

@@ -155,7 +155,7 @@ class EvaluationRun(Job):
     pipeline = models.CharField(max_length=20, choices=Pipeline.choices, default=Pipeline.DIRECT)
     engine = models.CharField(max_length=32, blank=True, help_text="Translation engine (translation-only).")
     dataset = models.ForeignKey(
-        "audit.Dataset", null=True, blank=True, on_delete=models.PROTECT, related_name="evaluations",
+        "catalog.Dataset", null=True, blank=True, on_delete=models.PROTECT, related_name="evaluations",
         help_text="The English benchmark dataset.",
     )  # fmt: skip
     snapshot = models.ForeignKey(

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django.db import models
 
-from audit.models import Assessment, Item
+from audit.models import Assessment
+from catalog.models import Item
 from jobs.models import Job
 
 
@@ -68,7 +69,7 @@ class TranslationJob(Job):
     the translations this job stored, and a killed worker loses only the batch in flight.
     """
 
-    dataset = models.ForeignKey("audit.Dataset", on_delete=models.CASCADE, related_name="translation_jobs")
+    dataset = models.ForeignKey("catalog.Dataset", on_delete=models.CASCADE, related_name="translation_jobs")
     engine = models.CharField(max_length=32)
     model = models.CharField(max_length=200, blank=True)
     options = models.JSONField(default=dict, blank=True, help_text="Engine options (base_url, device, ...).")

@@ -35,7 +35,7 @@ from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 from api.errors import FieldError
-from audit.models import Dataset, Item
+from catalog.models import Dataset, Item
 from jobs import lifecycle
 from jobs.lifecycle import heartbeat, requeue_stalled
 

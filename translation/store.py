@@ -4,7 +4,7 @@ On two cores apertium's pipeline keeps both busy, so every millisecond the job s
 per item beyond the engine is taken from it (docs/performance.md). The ORM cost ~0.6 ms
 an item here (model instances, per-field preparation, JSON through the encoder); these
 functions read plain tuples and write rows as COPY text formatted once, which is what
-made the import fast too (audit/services.py). Only `services` calls them, inside its
+made the import fast too (catalog/services.py). Only `services` calls them, inside its
 transactions.
 
 Guarantees are those of `bulk_create(ignore_conflicts=True)`: a row that already exists

@@ -6,9 +6,9 @@ import pytest
 from django.contrib.auth.models import Group, User
 from django.core.management import CommandError, call_command
 
-from audit.models import Dataset, Item
 from audit.roles import role_of
-from audit.services import import_dataset
+from catalog.models import Dataset, Item
+from catalog.services import import_dataset
 
 pytestmark = pytest.mark.django_db
 

@@ -17,7 +17,7 @@ from export_world import build
 
 from audit.export.build import snapshot_path
 from audit.models import Entry, FinalGrade
-from audit.services import import_dataset
+from catalog.services import import_dataset
 from training.metrics.benchmarks import read_pope, read_scienceqa, read_textvqa
 from training.metrics.scoring import score_files
 from translation.checks import detect_language

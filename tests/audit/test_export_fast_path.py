@@ -17,7 +17,8 @@ from django.db import connection
 from audit.export.query import DELIMITER, candidates, record_sql
 from audit.export.rules import decide, parse_rule
 from audit.export.writing import write_export
-from audit.models import Dataset, Entry, FinalGrade, Item
+from audit.models import Entry, FinalGrade
+from catalog.models import Dataset, Item
 from translation.models import Translation
 
 pytestmark = pytest.mark.django_db

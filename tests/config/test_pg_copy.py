@@ -86,7 +86,7 @@ def test_every_chunk_arrives_and_an_empty_stream_writes_nothing(scratch):
 @pg_only
 def test_a_nul_refuses_the_whole_copy(scratch):
     """PostgreSQL text cannot hold NUL: the rows before it are not kept either. The importer
-    and the API refuse NUL first, naming the record or field (audit/importers/base.py,
+    and the API refuse NUL first, naming the record or field (catalog/importers/base.py,
     config/inputs.py), so this is the last line, never a silent truncation."""
     nul = "nul \x00 here"
     lines = [f"0\t{copy_text('fine')}\t{NULL}\n", f"1\t{copy_text(nul)}\t{NULL}\n"]

@@ -15,12 +15,12 @@ from export_world import graded_world
 from jobs_world import SMALL, english_dataset
 
 import audit.tasks
+from catalog.services import import_dataset
 import study.tasks
 import training.tasks
 import translation.tasks
 from audit.export.build import create_rule, request_snapshot
 from audit.models import Snapshot
-from audit.services import import_dataset
 from jobs import lifecycle
 from study import pipeline
 from study.models import Study

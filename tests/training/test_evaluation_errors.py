@@ -7,7 +7,7 @@ import json
 import pytest
 from evaluation_world import done_job, import_benchmarks
 
-from audit.models import Dataset
+from catalog.models import Dataset
 from training.evaluation import EvaluationError, create_evaluation_run
 from training.models import EvaluationRun
 

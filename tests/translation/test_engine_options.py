@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from django.core.management import CommandError, call_command
 
-from audit.models import Dataset, Item
+from catalog.models import Dataset, Item
 from translation import services
 from translation.models import TranslationJob
 from translation.services import JobError, create_job

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from audit.services import import_dataset
+from catalog.services import import_dataset
 from translation.checks import option_letters
 from translation.engines import EngineOptionError, check_options, engine_class
 from translation.injection import (

@@ -12,7 +12,7 @@ from openai_server import ScriptedServer, echo
 from django.core.management import CommandError, call_command
 from django.db.models import Count
 
-from audit.services import import_dataset
+from catalog.services import import_dataset
 from translation.models import Translation, TranslationJob
 from translation.services import JobError, create_job, enqueue, queue_for, requeue
 

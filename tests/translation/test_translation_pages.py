@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.core.management import call_command
 
-from audit.services import import_dataset
+from catalog.services import import_dataset
 from translation.models import TranslationJob
 
 pytestmark = pytest.mark.django_db

@@ -1,7 +1,7 @@
 """What every importer shares: the record it yields, its errors, file readers and checks.
 
 Importers parse one source format into `ItemRecord`s and raise `ImportFormatError` on
-the first bad record; `audit.services.import_dataset` writes the records in one
+the first bad record; `catalog.services.import_dataset` writes the records in one
 transaction, so a bad record anywhere means nothing from that run is written.
 
 Every check that the database would otherwise make (a NUL PostgreSQL refuses, an id
@@ -62,7 +62,7 @@ SPLIT_CHARS = 32  # Item.split's max_length
 
 @dataclass(frozen=True)
 class Limits:
-    """Size caps per record (IMPORT_MAX_* settings; audit.services fills them in)."""
+    """Size caps per record (IMPORT_MAX_* settings; catalog.services fills them in)."""
 
     turn_chars: int = 32_000  # any one text: a turn, a choice, a hint, a lecture
     record_bytes: int = 1_000_000  # a record as JSON (JSON Lines: its line, refused before it is read whole)

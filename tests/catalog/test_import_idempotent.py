@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from catalog.models import Item
+from catalog.services import import_dataset
 
-from audit.models import Item
-from audit.services import import_dataset
 
 pytestmark = pytest.mark.django_db
 
@@ -50,7 +50,7 @@ def test_changed_and_new_records_are_updated_and_added(tmp_path):
 
 
 def test_duplicate_ids_within_one_file_are_rejected(tmp_path):
-    from audit.importers import ImportFormatError
+    from catalog.importers import ImportFormatError
 
     data = records(3)
     data[2]["id"] = "rec-0"

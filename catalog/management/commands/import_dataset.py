@@ -7,8 +7,8 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from audit.importers import IMPORTERS, ImportFormatError
-from audit.services import import_dataset
+from catalog.importers import IMPORTERS, ImportFormatError
+from catalog.services import import_dataset
 
 
 class Command(BaseCommand):

@@ -10,9 +10,9 @@ import json
 
 import pytest
 
-from audit.importers import ImportFormatError
-from audit.models import Item
-from audit.services import import_dataset
+from catalog.importers import ImportFormatError
+from catalog.models import Item
+from catalog.services import import_dataset
 from training.data import ConversationDataset, DataFormatError, load_image
 
 pytestmark = pytest.mark.django_db

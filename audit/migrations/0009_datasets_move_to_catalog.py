@@ -1,0 +1,52 @@
+"""Dataset and Item now live in catalog (state only: the tables stay, see catalog/0001).
+
+Their content types follow, so permissions and admin history keep pointing at them."""
+
+import django.db.models.deletion
+from django.db import migrations, models
+
+MOVED = ("dataset", "item")
+
+
+def _relabel(apps, old: str, new: str) -> None:
+    content_types = apps.get_model("contenttypes", "ContentType").objects
+    taken = set(content_types.filter(app_label=new, model__in=MOVED).values_list("model", flat=True))
+    content_types.filter(app_label=old, model__in=set(MOVED) - taken).update(app_label=new)
+
+
+def move_content_types(apps, schema_editor) -> None:
+    _relabel(apps, "audit", "catalog")
+
+
+def move_content_types_back(apps, schema_editor) -> None:
+    _relabel(apps, "catalog", "audit")
+
+
+class Migration(migrations.Migration):
+
+    dependencies = [
+        ('audit', '0008_assessment_client_key'),
+        ('contenttypes', '0002_remove_content_type_name'),
+        ('catalog', '0001_initial'),
+        ('training', '0004_datasets_in_catalog'),
+        ('translation', '0005_items_in_catalog'),
+    ]
+
+    operations = [
+        migrations.SeparateDatabaseAndState(
+            state_operations=[
+                migrations.AlterField(
+                    model_name='campaign',
+                    name='dataset',
+                    field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='campaigns', to='catalog.dataset'),
+                ),
+                migrations.DeleteModel(
+                    name='Item',
+                ),
+                migrations.DeleteModel(
+                    name='Dataset',
+                ),
+            ],
+        ),
+        migrations.RunPython(move_content_types, move_content_types_back),
+    ]

@@ -1,0 +1,99 @@
+"""Dataset and Item moved from audit to catalog (catalog/0001, audit/0009): a database
+migrated from the schema before the move keeps every row and every link to them, their
+content types and permissions follow them, new rows still get fresh ids, and the move
+can be undone without losing anything either."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.contrib.contenttypes.models import ContentType
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+from audit.models import Campaign
+from catalog.models import Dataset, Item
+from training.models import EvaluationRun
+from translation.models import Translation, TranslationJob
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+
+BEFORE = [
+    ("audit", "0008_assessment_client_key"),
+    ("translation", "0004_lifecycle_fields"),
+    ("training", "0003_lifecycle_fields"),
+    ("catalog", None),
+]
+
+
+def migrate(targets=None):
+    """Migrate to `targets` (every app's latest when None) and return that state's models."""
+    executor = MigrationExecutor(connection)
+    targets = targets or executor.loader.graph.leaf_nodes()
+    executor.migrate(targets)
+    executor.loader.build_graph()
+    return executor.loader.project_state([t for t in targets if t[1] is not None]).apps
+
+
+def store_before_the_move(old) -> dict[str, int]:
+    """One of each row that points at a dataset or an item, written through the old models."""
+    user = old.get_model("auth", "User").objects.create(username="admin")
+    dataset = old.get_model("audit", "Dataset").objects.create(
+        name="instruct", kind="train", source_format="llava", image_root="/data/images"
+    )
+    item = old.get_model("audit", "Item").objects.create(
+        dataset=dataset, external_id="r7", image="a.png", task_type="yes_no", source_index=3,
+        conversations=[{"from": "human", "value": "<image>\nIs there a box?"}, {"from": "gpt", "value": "Yes."}],
+        meta={"answer": "yes"}, content_hash="h" * 64,
+    )  # fmt: skip
+    translation = old.get_model("translation", "Translation").objects.create(
+        item=item, engine="apertium", target_language="fr",
+        turns=[{"from": "human", "value": "<image>\nY a-t-il une boîte ?"}, {"from": "gpt", "value": "Oui."}],
+    )  # fmt: skip
+    job = old.get_model("translation", "TranslationJob").objects.create(dataset=dataset, engine="apertium")
+    campaign = old.get_model("audit", "Campaign").objects.create(name="first", dataset=dataset, created_by=user)
+    run = old.get_model("training", "EvaluationRun").objects.create(benchmark="pope", dataset=dataset)
+    content_type = old.get_model("contenttypes", "ContentType").objects.get_or_create(app_label="audit", model="item")[0]
+    permission = old.get_model("auth", "Permission").objects.get_or_create(
+        content_type=content_type, codename="change_item", defaults={"name": "Can change item"}
+    )[0]
+    return {"dataset": dataset.pk, "item": item.pk, "translation": translation.pk, "job": job.pk,
+            "campaign": campaign.pk, "run": run.pk, "content_type": content_type.pk, "permission": permission.pk}  # fmt: skip
+
+
+def test_rows_stored_before_the_move_keep_their_values_and_links():
+    try:
+        ids = store_before_the_move(migrate(BEFORE))
+    finally:
+        migrate()
+    item = Item.objects.select_related("dataset").get(pk=ids["item"])
+    assert (item.external_id, item.task_type, item.source_index, item.meta) == ("r7", "yes_no", 3, {"answer": "yes"})
+    assert item.conversations[1] == {"from": "gpt", "value": "Yes."}
+    assert (item.dataset.pk, item.dataset.name, item.dataset.image_root) == (ids["dataset"], "instruct", "/data/images")
+    assert Translation.objects.get(pk=ids["translation"]).item == item
+    assert TranslationJob.objects.get(pk=ids["job"]).dataset == item.dataset
+    assert Campaign.objects.get(pk=ids["campaign"]).dataset == item.dataset
+    assert EvaluationRun.objects.get(pk=ids["run"]).dataset == item.dataset
+    assert list(item.dataset.items.all()) == [item] and list(item.translations.values_list("pk", flat=True)) == [ids["translation"]]
+    # Admin history and permissions point at the same content type, now catalog's.
+    assert ContentType.objects.get_for_model(Item).pk == ids["content_type"]
+    assert Permission.objects.get(pk=ids["permission"]).content_type.app_label == "catalog"
+    # The tables' id sequences carry on: a new row neither collides nor fails.
+    fresh = Item.objects.create(
+        dataset=item.dataset, external_id="r8", task_type="yes_no", source_index=4, conversations=[], content_hash="g" * 64
+    )
+    assert fresh.pk > item.pk
+
+
+def test_the_move_can_be_undone_without_losing_rows():
+    try:
+        ids = store_before_the_move(migrate(BEFORE))
+        migrate()
+        old = migrate(BEFORE)
+        item = old.get_model("audit", "Item").objects.get(pk=ids["item"])
+        assert (item.external_id, item.dataset.name) == ("r7", "instruct")
+        assert old.get_model("translation", "Translation").objects.get(pk=ids["translation"]).item_id == item.pk
+        assert old.get_model("contenttypes", "ContentType").objects.get(pk=ids["content_type"]).app_label == "audit"
+    finally:
+        migrate()
+    assert Dataset.objects.get(pk=ids["dataset"]).items.count() == 1
