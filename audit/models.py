@@ -1,4 +1,4 @@
-"""Audit campaigns: who grades which translation, and what they said; export rules and snapshots.
+"""Audit campaigns: who grades which translation, and what they said.
 
 Datasets and items live in catalog/models.py.
 """
@@ -254,73 +254,3 @@ class LoginFailure(models.Model):
     username = models.CharField(max_length=150)
     ip = models.GenericIPAddressField(null=True)
     at = models.DateTimeField(auto_now_add=True, db_index=True)
-
-
-# --- Export: filter rules and the frozen snapshots built from them ----------------------
-# The selection logic is pure (audit/export/rules.py); building and serving live in
-# audit/export/build.py and audit/api_v1.py.
-
-
-class FilterRule(models.Model):
-    """Which translations an export keeps, stored as data (validated by audit.export.rules.parse_rule)."""
-
-    name = models.SlugField(max_length=100, unique=True)
-    spec = models.JSONField(help_text="The canonical rule: min_grade, require_agreement, unaudited, datasets, ...")
-    digest = models.CharField(max_length=64, help_text="sha256 of the canonical spec.")
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["name"]
-
-    def __str__(self) -> str:
-        return self.name
-
-
-class Snapshot(models.Model):
-    """A frozen, content-hashed export of a rule. Built once by a job, then never changed."""
-
-    class State(models.TextChoices):
-        QUEUED = "queued"
-        BUILDING = "building"
-        DONE = "done"
-        FAILED = "failed"
-
-    ACTIVE_STATES = (State.QUEUED, State.BUILDING)
-
-    rule = models.ForeignKey(FilterRule, on_delete=models.PROTECT, related_name="snapshots")
-    rule_spec = models.JSONField(help_text="A copy of the rule as it was built.")
-    format = models.CharField(max_length=16, help_text="llava, jsonl or benchmark.")
-    state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED)
-    message = models.TextField(blank=True, help_text="Why the build failed.")
-    file = models.CharField(max_length=300, blank=True, help_text="Relative to EXPORT_ROOT.")
-    items_file = models.CharField(max_length=300, blank=True, help_text="The frozen item list (item, translation ids).")
-    sha256 = models.CharField(max_length=64, blank=True)
-    size_bytes = models.BigIntegerField(default=0)
-    item_count = models.PositiveIntegerField(default=0)
-    counts = models.JSONField(default=dict, blank=True, help_text="Kept records per grade, task type and grade source.")
-    balance = models.JSONField(default=dict, blank=True, help_text="audit.export.balance report.")
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(
-        null=True, blank=True, help_text="Written every few seconds while building; stale means the worker died."
-    )
-    finished_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at"]
-        constraints = [
-            # Two requests building the same rule at once get one job (audit/export/build.py relies on it).
-            models.UniqueConstraint(
-                fields=["rule", "format"], condition=models.Q(state__in=["queued", "building"]),
-                name="snapshot_one_active_build",
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"snapshot {self.pk} of {self.rule_id} ({self.state})"
-
-    @property
-    def is_active(self) -> bool:
-        return self.state in self.ACTIVE_STATES

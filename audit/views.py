@@ -16,12 +16,13 @@ from django.shortcuts import render
 from django.urls import reverse
 
 from catalog.models import Dataset, Item
+from exports.models import Snapshot
 from study.models import Study
 from training.models import ACTIVE_STATES, EvaluationRun, JobState, TrainingJob
 from training.results import HEADLINE, variant_name
 from translation.models import Translation, TranslationJob
 
-from .models import Campaign, Membership, PendingAdjudication, Snapshot
+from .models import Campaign, Membership, PendingAdjudication
 from .roles import ADMIN, ANNOTATOR, REVIEWER, role_of
 
 

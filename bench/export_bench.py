@@ -4,7 +4,7 @@ In one run and on one database:
   1. (once) 558,128 caption items with a French translation each, a campaign entry and a
      final grade (60% high, 25% moderate, 15% low), written with INSERT ... SELECT;
   2. `COPY (<the build's candidate query>) TO STDOUT` of the same rows: the upper bound;
-  3. the snapshot build (audit.export.build.run_build, as the Celery task runs it);
+  3. the snapshot build (exports.build.run_build, as the Celery task runs it);
   4. the download over HTTP from gunicorn (1 sync worker) on 127.0.0.1, token auth,
      with the worker's resident memory sampled every 50 ms while it serves.
 CPU per item (robust to a loaded machine): this process's during the build, and the
@@ -98,7 +98,7 @@ def populate(n: int) -> None:
 def copy_baseline(spec) -> tuple[float, int, int]:
     from django.db import connection, transaction
 
-    from audit.export.build import candidate_sql
+    from exports.build import candidate_sql
 
     sql, params = candidate_sql(spec, with_meta=True)
     started = time.perf_counter()
@@ -187,8 +187,8 @@ def main() -> None:
     from django.contrib.auth.models import User
     from rest_framework.authtoken.models import Token
 
-    from audit.export.build import create_rule, request_snapshot, rule_spec, run_build
-    from audit.models import FilterRule
+    from exports.build import create_rule, request_snapshot, rule_spec, run_build
+    from exports.models import FilterRule
 
     rule = FilterRule.objects.filter(name="bench-hm").first() or create_rule(
         "bench-hm", {"min_grade": "moderate", "datasets": ["bench-export"]}

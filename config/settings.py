@@ -168,6 +168,7 @@ INSTALLED_APPS = [
     "jobs",
     "catalog",
     "audit",
+    "exports",
     "translation",
     "training",
     "study",

@@ -22,7 +22,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("audit.urls")),
     path("", include("translation.urls")),
-    path("", include("audit.urls_export")),
+    path("", include("exports.urls")),
     path("", include("training.urls")),
     path("", include("study.urls")),
 ]

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from audit.models import Campaign, Snapshot
+from audit.models import Campaign
+from exports.models import Snapshot
 from training.models import EvaluationRun, TrainingJob
 from training.results import Row, column_groups, comparison
 from translation.models import TranslationJob

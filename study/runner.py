@@ -14,12 +14,13 @@ from django.conf import settings
 from django.contrib.auth.models import User
 
 from audit.campaigns import CampaignSpec, create_campaign
-from audit.export.build import create_rule, request_snapshot
-from audit.models import Assessment, Campaign, FilterRule, Snapshot
+from audit.models import Assessment, Campaign
 from audit.roles import ADMIN
 from audit.simulated import ensure_simulated_annotators, grade_campaign
 from catalog.models import Dataset
 from catalog.world_datasets import import_world
+from exports.build import create_rule, request_snapshot
+from exports.models import FilterRule, Snapshot
 from translation.models import TranslationJob
 from translation.services import create_job as create_translation_job
 from translation.services import enqueue as enqueue_translation

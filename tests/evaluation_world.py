@@ -2,17 +2,17 @@
 
 The French benchmark is made the way a user makes it: apertium translates the imported
 English benchmark (translation.services), a rule keeps what the automatic checks pass,
-and audit.export.build writes the snapshot in the benchmark's own format.
+and exports.build writes the snapshot in the benchmark's own format.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from audit.export.build import create_rule, request_snapshot, run_build
-from audit.models import Snapshot
 from catalog.models import Dataset
 from catalog.services import import_dataset
+from exports.build import create_rule, request_snapshot, run_build
+from exports.models import Snapshot
 from training.models import JobState, TrainingJob
 from translation.services import create_job, run_job
 

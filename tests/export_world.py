@@ -10,8 +10,9 @@ from pathlib import Path
 
 from campaign_world import make_campaign, make_dataset, make_user
 
-from audit.export.build import create_rule, request_snapshot, run_build
-from audit.models import Entry, FilterRule, FinalGrade, Snapshot
+from audit.models import Entry, FinalGrade
+from exports.build import create_rule, request_snapshot, run_build
+from exports.models import FilterRule, Snapshot
 
 # Grades by position in the dataset: i % 4 == 0 high, 1 moderate, 2 low, 3 left ungraded.
 GRADES = ("high", "moderate", "low", None)

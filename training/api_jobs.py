@@ -2,7 +2,7 @@
 requeue, loss points.
 
 Same authentication (session or token), throttling and error shape as API v1
-(audit/api_v1.py, api/): reviewers read, admins create and act; a 4xx body is
+(exports/api.py, api/): reviewers read, admins create and act; a 4xx body is
 `{"detail": ..., "field": ...}` naming what was wrong. Creation goes through
 jobs.create_training_job, the same validation as the page.
 """
@@ -20,10 +20,10 @@ from rest_framework.response import Response
 
 from api.handler import ERRORS, Error
 from audit.access import READERS, require_role
-from audit.models import Snapshot
 from audit.roles import ADMIN
 from catalog.models import Dataset
 from config.inputs import MAX_ID, MAX_INT, MAX_SMALL, check_query, count_field, error, first_error, id_field, parse_int
+from exports.models import Snapshot
 
 from . import jobs
 from .models import LossPoint, TrainingJob

@@ -1,6 +1,6 @@
 """REST API of evaluation runs (/api/v1/evaluations/): list, create, status, cancel, metrics, predictions.
 
-Same authentication, roles, throttling and error bodies as audit/api_v1.py: reviewers
+Same authentication, roles, throttling and error bodies as exports/api.py: reviewers
 and admins read, admins create and cancel; a bad request is a 400 `{"detail", "field"}`
 naming the field (training/evaluation.py validates before anything is queued and raises
 an EvaluationError, a FieldError that api/handler.py answers).
@@ -19,9 +19,9 @@ from rest_framework.response import Response
 
 from api.handler import ERRORS, Error
 from audit.access import READERS, require_role
-from audit.models import Snapshot
 from audit.roles import ADMIN
 from config.inputs import MAX_SMALL, count_field, error, first_error, id_field
+from exports.models import Snapshot
 
 from . import evaluation, results
 from .models import EvaluationRun, TrainingJob

@@ -21,9 +21,9 @@ from django.conf import settings
 from django.db import transaction
 
 from api.errors import FieldError
-from audit.export.build import snapshot_path
-from audit.models import Snapshot
 from catalog.models import Dataset, Item
+from exports.build import snapshot_path
+from exports.models import Snapshot
 from jobs import lifecycle
 from jobs.lifecycle import requeue_stalled
 from training.benchmark_prompts import (

@@ -11,8 +11,8 @@ from typing import Any
 
 from django import forms
 
-from audit.models import Snapshot
 from catalog.models import Dataset
+from exports.models import Snapshot
 
 from .jobs import JobValidationError
 from .models import TrainingJob

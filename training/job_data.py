@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from audit.export.build import snapshot_path
-from audit.models import Snapshot
 from catalog.models import Dataset, Item
+from exports.build import snapshot_path
+from exports.models import Snapshot
 
 MISSING_SHOWN = 3  # how many missing images an error names
 

@@ -17,8 +17,8 @@ from django.conf import settings
 from django.db import transaction
 
 from api.errors import FieldError
-from audit.models import Snapshot
 from catalog.models import Dataset
+from exports.models import Snapshot
 from jobs import lifecycle
 from jobs.lifecycle import requeue_stalled
 

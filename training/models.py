@@ -38,7 +38,7 @@ class TrainingJob(Job):
     stages = models.JSONField(help_text="The stages as run (template defaults with overrides applied).")
     overrides = models.JSONField(default=dict, blank=True, help_text="Settings the user changed, as given.")
     data = models.JSONField(default=dict, help_text="Data role -> {'snapshot': id, 'sha256': ...} or {'dataset': id}.")
-    snapshots = models.ManyToManyField("audit.Snapshot", blank=True, related_name="training_jobs")
+    snapshots = models.ManyToManyField("exports.Snapshot", blank=True, related_name="training_jobs")
     nodes = models.PositiveSmallIntegerField(default=1, help_text="Machines: one Celery gpu worker each (training/nodes.py).")
     gpus_per_node = models.PositiveSmallIntegerField(default=1, help_text="Processes (GPUs) per machine, under torchrun.")
     rendezvous = models.CharField(max_length=200, blank=True, help_text="host:port of a multi-node job's torchrun rendezvous.")
@@ -159,7 +159,7 @@ class EvaluationRun(Job):
         help_text="The English benchmark dataset.",
     )  # fmt: skip
     snapshot = models.ForeignKey(
-        "audit.Snapshot", null=True, blank=True, on_delete=models.PROTECT, related_name="evaluations",
+        "exports.Snapshot", null=True, blank=True, on_delete=models.PROTECT, related_name="evaluations",
         help_text="The French benchmark snapshot.",
     )  # fmt: skip
     references = models.CharField(max_length=500, blank=True, help_text="The benchmark file scored against.")

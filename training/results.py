@@ -21,8 +21,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from audit import agreement
-from audit.export.build import snapshot_path
-from audit.models import Assessment, Campaign, Snapshot
+from audit.models import Assessment, Campaign
+from exports.build import snapshot_path
+from exports.models import Snapshot
 from translation.models import Translation
 
 from .benchmark_prompts import POPE_SPLITS

@@ -1,6 +1,6 @@
 """REST API for translation jobs (/api/v1/translation/jobs/): start, list, status, cancel, requeue.
 
-Same authentication, roles, throttling and error bodies as audit/api_v1.py: reviewers
+Same authentication, roles, throttling and error bodies as exports/api.py: reviewers
 and admins read, admins start and act; a 4xx body is `{"detail", "field"}` naming what
 was wrong (api/).
 """

@@ -5,21 +5,7 @@ Their content types follow, so permissions and admin history keep pointing at th
 import django.db.models.deletion
 from django.db import migrations, models
 
-MOVED = ("dataset", "item")
-
-
-def _relabel(apps, old: str, new: str) -> None:
-    content_types = apps.get_model("contenttypes", "ContentType").objects
-    taken = set(content_types.filter(app_label=new, model__in=MOVED).values_list("model", flat=True))
-    content_types.filter(app_label=old, model__in=set(MOVED) - taken).update(app_label=new)
-
-
-def move_content_types(apps, schema_editor) -> None:
-    _relabel(apps, "audit", "catalog")
-
-
-def move_content_types_back(apps, schema_editor) -> None:
-    _relabel(apps, "catalog", "audit")
+from config.model_moves import move_content_types
 
 
 class Migration(migrations.Migration):
@@ -48,5 +34,5 @@ class Migration(migrations.Migration):
                 ),
             ],
         ),
-        migrations.RunPython(move_content_types, move_content_types_back),
+        move_content_types("audit", "catalog", ("dataset", "item")),
     ]

@@ -8,7 +8,8 @@ from campaign_world import make_campaign, make_dataset, make_user
 from rest_framework.test import APIClient
 
 from api.errors import FieldError
-from audit.models import Assessment, FilterRule
+from audit.models import Assessment
+from exports.models import FilterRule
 from training.models import EvaluationRun
 
 pytestmark = pytest.mark.django_db
@@ -59,7 +60,7 @@ def test_any_field_error_from_a_service_is_rendered_with_its_own_status(monkeypa
     def refuse(*args, **kwargs):
         raise FieldError("the rule store is read-only today", "name", status=423)
 
-    monkeypatch.setattr("audit.api_v1.create_rule", refuse)
+    monkeypatch.setattr("exports.api.create_rule", refuse)
     api = client_for(make_user("boss", "admin"))
     refused = api.post("/api/v1/rules/", {"name": "ok", "spec": {"min_grade": "high"}}, format="json")
     assert refused.status_code == 423

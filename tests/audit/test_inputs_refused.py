@@ -13,7 +13,8 @@ from campaign_world import make_campaign, make_dataset, make_user
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from audit.models import Assessment, Campaign, FilterRule
+from audit.models import Assessment, Campaign
+from exports.models import FilterRule
 from translation.models import TranslationJob
 
 from config.inputs import BadInput, check_text, check_tree, parse_id, parse_int

@@ -14,13 +14,13 @@ from evaluation_world import import_benchmarks
 from export_world import graded_world
 from jobs_world import SMALL, english_dataset
 
-import audit.tasks
+from exports.build import create_rule, request_snapshot
+from exports.models import Snapshot
+import exports.tasks
 from catalog.services import import_dataset
 import study.tasks
 import training.tasks
 import translation.tasks
-from audit.export.build import create_rule, request_snapshot
-from audit.models import Snapshot
 from jobs import lifecycle
 from study import pipeline
 from study.models import Study
@@ -49,7 +49,7 @@ def sent(monkeypatch):
         monkeypatch.setattr(task, "apply_async", apply_async)
 
     for task in (translation.tasks.run_translation_job, training.tasks.run_training_job,
-                 training.tasks.run_evaluation, audit.tasks.build_snapshot):  # fmt: skip
+                 training.tasks.run_evaluation, exports.tasks.build_snapshot):  # fmt: skip
         run_here(task)
     run_here(study.tasks.advance_study, run=False)
     return sent
@@ -107,7 +107,7 @@ def test_a_snapshot_build_whose_worker_died_is_finished(tmp_path, settings, sent
     graded_world(8)
     rule = create_rule("high", {"min_grade": "high"})
     snapshot, _ = request_snapshot(rule, "llava", enqueue=False)
-    # A build is claimed as "building" and counts no attempts (audit/export/build.py).
+    # A build is claimed as "building" and counts no attempts (exports/build.py).
     long_ago = lifecycle.stale_before() - timedelta(seconds=1)
     Snapshot.objects.filter(pk=snapshot.pk).update(state="building", started_at=long_ago, heartbeat_at=long_ago)
 

@@ -12,8 +12,9 @@ import signal
 import pytest
 from child_processes import FAST_RECOVERY
 
-from audit.models import Assessment, Campaign, Snapshot
+from audit.models import Assessment, Campaign
 from audit.roles import ADMIN, ANNOTATOR, create_user
+from exports.models import Snapshot
 from study import plan
 from study.models import Study
 from study.pipeline import start_study

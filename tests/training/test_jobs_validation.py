@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from export_world import graded_world
 
-from audit.export.build import create_rule, request_snapshot, run_build
 from audit.models import FinalGrade
 from jobs_world import SMALL, english_dataset
 
+from exports.build import create_rule, request_snapshot, run_build
 from training.jobs import JobValidationError, create_training_job
 from training.models import TrainingJob
 

@@ -19,8 +19,8 @@ from django.db.models import OuterRef, Subquery
 from translation.injection import count_injected
 from translation.models import Translation
 
-from ..models import Assessment, FinalGrade
-from ..simulated import simulated_flag
+from audit.models import Assessment, FinalGrade
+from audit.simulated import simulated_flag
 
 CHUNK = 500
 """Translation ids per query: well under SQLite's limit on parameters."""

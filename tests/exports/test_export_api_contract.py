@@ -21,7 +21,7 @@ OURS = r"^/api/v1/(datasets|items|translations|assessments|rules|snapshots)/"
 def api_schema(live_server, settings, tmp_path, monkeypatch):
     settings.EXPORT_ROOT = tmp_path
     settings.API_V1_RATES = {"api_v1": "100000/minute", "snapshot_build": "100000/minute"}
-    monkeypatch.setattr("audit.export.build._enqueue", lambda snapshot: None)  # no broker in this test
+    monkeypatch.setattr("exports.build._enqueue", lambda snapshot: None)  # no broker in this test
     _dataset, _campaign, admin = graded_world(12)
     build("high", {"min_grade": "high"})
     token = Token.objects.create(user=admin).key

@@ -21,11 +21,12 @@ from api.pages import PAGE_PARAMS, page, page_schema
 from api.query import filters
 from config.inputs import error, parse_id
 
-from .access import READERS, require_role
-from .export.rules import GRADES
-from .models import Assessment
-from .roles import ANNOTATOR
-from .simulated import simulated_flag
+from audit.access import READERS, require_role
+from audit.models import Assessment
+from audit.roles import ANNOTATOR
+from audit.simulated import simulated_flag
+
+from .rules import GRADES
 
 
 class AssessmentOut(serializers.ModelSerializer):

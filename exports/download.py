@@ -14,8 +14,8 @@ from pathlib import Path
 
 from django.http import FileResponse, HttpResponse, StreamingHttpResponse
 
-from ..models import Snapshot
 from .build import snapshot_path
+from .models import Snapshot
 
 CHUNK = 256 * 1024
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")

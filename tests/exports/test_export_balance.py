@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 from export_world import build, graded_world
+from exports.balance import BalanceCounter, answer_type
 
-from audit.export.balance import BalanceCounter, answer_type
 
 
 def turns(answer: str) -> list[dict]:
@@ -55,7 +55,7 @@ def test_the_snapshot_page_shows_the_report_and_the_warning(client, settings, tm
     made = client.post("/audit/snapshots/", {"name": "hm", "min_grade": "moderate", "unaudited": "exclude",
                                              "use_post_edit": "on"})  # fmt: skip
     assert made.status_code == 302
-    from audit.models import FilterRule
+    from exports.models import FilterRule
 
     built = client.post(f"/audit/snapshots/rules/{FilterRule.objects.get(name='hm').pk}/build/", {"format": "jsonl"})
     assert built.status_code == 302 and "/audit/snapshots/" in built["Location"]

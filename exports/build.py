@@ -30,9 +30,9 @@ from api.errors import FieldError
 from jobs import lifecycle
 from jobs.lifecycle import heartbeat
 
-from ..models import FilterRule, Snapshot
 from .formats import FORMATS, FormatError
 from .grades_behind import grades_behind, injected_kept
+from .models import FilterRule, Snapshot
 from .query import candidate_sql, selects_any
 from .rules import RuleError, RuleSpec, parse_rule
 from .writing import write_export
@@ -115,8 +115,8 @@ def recover_stalled_builds() -> list[int]:
 
 
 def _enqueue(snapshot: Snapshot) -> None:
-    """By the task's name: audit/tasks.py imports this module, never the reverse."""
-    lifecycle.enqueue("audit.tasks.build_snapshot", snapshot.pk, queue="default")
+    """By the task's name: exports/tasks.py imports this module, never the reverse."""
+    lifecycle.enqueue("exports.tasks.build_snapshot", snapshot.pk, queue="default")
 
 
 def snapshot_path(relative: str) -> Path:

@@ -11,12 +11,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from catalog.models import Dataset
 
-from .access import READERS, require_role
-from .export.build import ExportError, create_rule, request_snapshot
-from .export.formats import FORMATS
-from .export.rules import TASK_TYPES, RuleError, describe_rule, parse_rule
+from audit.access import READERS, require_role
+from audit.roles import ADMIN, role_of
+
+from .build import ExportError, create_rule, request_snapshot
+from .formats import FORMATS
 from .models import FilterRule, Snapshot
-from .roles import ADMIN, role_of
+from .rules import TASK_TYPES, RuleError, describe_rule, parse_rule
 
 
 class RuleForm(forms.Form):

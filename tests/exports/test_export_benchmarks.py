@@ -15,9 +15,9 @@ import pytest
 from campaign_world import make_campaign, make_user
 from export_world import build
 
-from audit.export.build import snapshot_path
 from audit.models import Entry, FinalGrade
 from catalog.services import import_dataset
+from exports.build import snapshot_path
 from training.metrics.benchmarks import read_pope, read_scienceqa, read_textvqa
 from training.metrics.scoring import score_files
 from translation.checks import detect_language

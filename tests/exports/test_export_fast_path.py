@@ -1,4 +1,4 @@
-"""PostgreSQL's records (audit/export/query.py record_sql) are byte for byte what the Python writer makes.
+"""PostgreSQL's records (exports/query.py record_sql) are byte for byte what the Python writer makes.
 
 The build writes most records in SQL and hands the rest to formats.py; both loops run
 here over awkward data (image tokens in odd places, whitespace Python would strip,
@@ -14,11 +14,11 @@ import pytest
 from campaign_world import make_campaign, make_user
 from django.db import connection
 
-from audit.export.query import DELIMITER, candidates, record_sql
-from audit.export.rules import decide, parse_rule
-from audit.export.writing import write_export
 from audit.models import Entry, FinalGrade
 from catalog.models import Dataset, Item
+from exports.query import DELIMITER, candidates, record_sql
+from exports.rules import decide, parse_rule
+from exports.writing import write_export
 from translation.models import Translation
 
 pytestmark = pytest.mark.django_db

@@ -4,7 +4,7 @@ Reads are for reviewers and admins (audit/access.py); rules and snapshots are ma
 admins. Every 4xx body is `{"detail": ..., "field": ...}` naming what was wrong (a
 FieldError, rendered by api/handler.py). Big tables page with cursors (api/pages.py);
 every view is throttled per user (api/throttles.py). Snapshot files stream from disk
-with HTTP Range (audit/export/download.py), never through memory.
+with HTTP Range (exports/download.py), never through memory.
 """
 
 from __future__ import annotations
@@ -24,12 +24,14 @@ from api.throttles import ApiThrottle, BuildThrottle
 from catalog.models import Dataset, Item
 from config.inputs import error, first_error, id_field, parse_id
 
-from .access import READERS, require_role
-from .export.build import create_rule, request_snapshot
-from .export.download import snapshot_download
-from .export.rules import GRADES, TASK_TYPES
-from .models import Entry, FilterRule, FinalGrade, Snapshot
-from .roles import ADMIN
+from audit.access import READERS, require_role
+from audit.models import Entry, FinalGrade
+from audit.roles import ADMIN
+
+from .build import create_rule, request_snapshot
+from .download import snapshot_download
+from .models import FilterRule, Snapshot
+from .rules import GRADES, TASK_TYPES
 
 
 def _final(field: str) -> Subquery:

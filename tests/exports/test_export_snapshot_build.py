@@ -10,8 +10,9 @@ import pytest
 from django.utils import timezone
 from export_world import build, graded_world
 
-from audit.export.build import ExportError, create_rule, request_snapshot, snapshot_path
-from audit.models import Campaign, Entry, FinalGrade, Snapshot
+from audit.models import Campaign, Entry, FinalGrade
+from exports.build import ExportError, create_rule, request_snapshot, snapshot_path
+from exports.models import Snapshot
 
 pytestmark = pytest.mark.django_db
 
