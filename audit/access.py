@@ -1,4 +1,4 @@
-"""Who may see and do what in the audit. Every page and API endpoint asks here.
+"""Who may see which campaign (roles and `require_role` live in accounts/).
 
 - annotators: their own queue and their own past grades, in campaigns they belong to;
 - reviewers: read every campaign, its statistics and grades; adjudicate;
@@ -12,21 +12,10 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef
 from django.shortcuts import get_object_or_404
 
+from accounts.access import require_role
+from accounts.roles import ADMIN, ANNOTATOR, REVIEWER, role_of
+
 from .models import Campaign, Membership
-from .roles import ADMIN, ANNOTATOR, REVIEWER, role_of
-
-READERS = (REVIEWER, ADMIN)
-
-
-def require_role(user: User, *roles: str) -> str:
-    return check_role(role_of(user), *roles)
-
-
-def check_role(role: str | None, *roles: str) -> str:
-    """require_role for a role already known (the lean grading endpoint reads it with the token)."""
-    if role not in roles:
-        raise PermissionDenied(f"this needs the role {' or '.join(roles)}; you are {role or 'without a role'}")
-    return role
 
 
 def campaign_for_annotator(user: User, campaign_id: int) -> Campaign:

@@ -1,37 +1,8 @@
 from django.contrib import admin
 
-from catalog.models import Dataset, Item
-from translation import services as translation_services
-
-
-
-@admin.action(description="Translate to French with apertium (queued job)")
-def translate_with_apertium(modeladmin, request, queryset):
-    for dataset in queryset:
-        job = translation_services.create_job(dataset, engine="apertium", created_by=request.user)
-        translation_services.enqueue(job)
-        modeladmin.message_user(request, f"queued translation job {job.pk} for {dataset} ({job.total} items)")
-
-
-@admin.register(Dataset)
-class DatasetAdmin(admin.ModelAdmin):
-    actions = [translate_with_apertium]
-    list_display = ["name", "kind", "source_format", "language", "updated_at"]
-    list_filter = ["kind", "source_format"]
-    search_fields = ["name"]
-
-
-@admin.register(Item)
-class ItemAdmin(admin.ModelAdmin):
-    list_display = ["external_id", "dataset", "task_type", "split", "image"]
-    list_filter = ["dataset", "task_type", "split"]
-    search_fields = ["external_id"]
-    list_select_related = ["dataset"]
-    show_full_result_count = False  # counting 558k rows on every page view is slow
-
+from .models import Assessment, AssessmentChange, Campaign, FinalGrade, Membership
 
 # --- Audit campaigns (created through audit/campaigns.py; read-mostly here) ---
-from .models import Assessment, AssessmentChange, Campaign, FinalGrade, Membership  # noqa: E402
 
 
 class MembershipInline(admin.TabularInline):

@@ -17,12 +17,14 @@ from rest_framework.fields import IntegerField
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.access import READERS, require_role
+from accounts.roles import ADMIN, ANNOTATOR
 from api.errors import FieldError
 from api.throttles import GradingThrottle
 from config.inputs import MAX_ID, check_query, parse_id
 
 from . import serializers as s
-from .access import READERS, campaign_for_annotator, campaign_for_reader, require_role, visible_campaigns
+from .access import campaign_for_annotator, campaign_for_reader, visible_campaigns
 from .assignment import next_assignment
 from .campaign_stats import campaign_statistics, pending_adjudications
 from .campaigns import CampaignSpec, create_campaign
@@ -30,7 +32,6 @@ from .grade_next import grade_and_next
 from .grading import do_adjudicate, do_skip, do_undo, tally
 from .models import Assessment
 from .payloads import item_payload, load_assignment, progress
-from .roles import ADMIN, ANNOTATOR
 
 
 def _valid(serializer_class, request: Request):

@@ -26,14 +26,14 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from rest_framework.authtoken.models import Token
 
+from accounts.access import check_role
+from accounts.roles import ANNOTATOR, role_from, role_of
 from config.database import is_postgresql
 from config.inputs import MAX_ID, BadInput, check_tree
 
 from . import prepared
-from .access import check_role
 from .grade_next import grade_and_next
 from .grading import GradingError
-from .roles import ANNOTATOR, role_from, role_of
 
 TOKEN_SQL = """
 SELECT u.id, u.username, u.is_active, u.is_superuser,

@@ -29,7 +29,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
-
 from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, F, OuterRef, Q

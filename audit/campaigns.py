@@ -19,6 +19,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 
+from accounts.roles import ANNOTATOR, role_of
 from catalog.models import Dataset
 from config.database import is_postgresql
 from config.pg_copy import NULL, copy_text, write_lines
@@ -26,7 +27,6 @@ from translation.models import Translation
 
 from .controls import make_control
 from .models import Assignment, Campaign, Entry, Membership
-from .roles import ANNOTATOR, role_of
 
 MAX_INT = 2**31 - 1
 MAX_CONTROLS = 300

@@ -22,7 +22,15 @@ from api.errors import FieldError
 
 from .agreement import consensus
 from .models import (
-    Assessment, AssessmentChange, Assignment, Campaign, Entry, FinalGrade, Membership, PendingAdjudication, Skip,
+    Assessment,
+    AssessmentChange,
+    Assignment,
+    Campaign,
+    Entry,
+    FinalGrade,
+    Membership,
+    PendingAdjudication,
+    Skip,
 )  # fmt: skip
 
 UNDO_SECONDS = 300

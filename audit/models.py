@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from catalog.models import Dataset
 
+from catalog.models import Dataset
 
 # --- Audit campaigns: who grades which translation, and what they said ------------------
 # One function decides who gets what: audit/assignment.py (`next_assignment`). Writes

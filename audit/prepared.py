@@ -17,7 +17,6 @@ from typing import Any
 import psycopg
 from django.db import connection
 
-
 NEVER_ON_ITS_OWN = 2**31 - 1
 """psycopg ignores prepare=True while the connection's prepare_threshold is None, which is how
 Django opens it. A threshold no statement reaches turns preparing on for the statements that

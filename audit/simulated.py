@@ -46,13 +46,13 @@ from django.contrib.auth.models import Group, User
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 
+from accounts.roles import ANNOTATOR
 from translation.checks import UNTRANSLATED_HIGH
 
 from .agreement import GRADES
 from .assignment import next_assignment
 from .grade_next import grade_and_next
 from .models import Campaign, Entry, Membership
-from .roles import ANNOTATOR
 
 SIMULATED = "simulated"
 """The group that marks a user as a simulated annotator (see is_simulated, simulated_flag)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -15,17 +16,18 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
+from accounts.access import require_role
+from accounts.roles import ADMIN, ANNOTATOR, role_of
 from catalog.models import Dataset
 from config.inputs import BadInput, parse_id
 
-from .access import campaign_for_reader, require_role, visible_campaigns
+from .access import campaign_for_reader, visible_campaigns
 from .adjudication_queue import FilterError, Pending, QueueFilter, adjudication_item, facets, pending_queue
 from .campaign_stats import campaign_estimates, campaign_statistics
 from .campaigns import CampaignSpec, create_campaign
 from .estimates import USABLE_RULES
 from .grading import GradingError, do_adjudicate
 from .models import Campaign, Entry, FinalGrade, Membership, PendingAdjudication
-from .roles import ADMIN, ANNOTATOR, role_of
 from .simulated import SIMULATED, simulated_flag
 
 

@@ -17,11 +17,13 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from .access import READERS, campaign_for_annotator
+from accounts.access import READERS
+from accounts.roles import role_of
+
+from .access import campaign_for_annotator
 from .grading import UNDO_SECONDS
 from .models import Assessment, Assignment, Entry
 from .payloads import item_label
-from .roles import role_of
 
 
 @require_GET

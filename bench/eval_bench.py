@@ -1,7 +1,7 @@
 """Evaluation benchmark: a tiny model answers 1,000 world benchmark questions on 2 CPU threads.
 
 Times a direct run (batched greedy generation + scoring with the three parsers, as
-training/evaluation_runner.py does) and the translation-only pipeline (apertium
+evaluation/runner.py does) and the translation-only pipeline (apertium
 French -> English for the questions, English -> French for the answers) on a share
 of the same items, and prints items/s for both. By default random weights, which never
 stop before max_new_tokens (the slowest case); `--model DIR` loads a trained model (e.g.
@@ -25,9 +25,9 @@ sys.path.insert(0, str(ROOT))
 import torch  # noqa: E402
 from transformers.utils import logging as hf_logging  # noqa: E402
 
-from training.benchmark_prompts import english_texts, prompt, read_items, with_english, write_references  # noqa: E402
-from training.generate import generate_answers  # noqa: E402
-from training.metrics import PARSERS, score_files  # noqa: E402
+from evaluation.benchmark_prompts import english_texts, prompt, read_items, with_english, write_references  # noqa: E402
+from evaluation.generate import generate_answers  # noqa: E402
+from evaluation.metrics import PARSERS, score_files  # noqa: E402
 from training.presets import build_tiny, load_model  # noqa: E402
 from translation.engines import get_engine  # noqa: E402
 from translation.inference import answers_to_french, questions_to_english  # noqa: E402

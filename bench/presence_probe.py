@@ -32,11 +32,11 @@ sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 
+import evaluation.generate  # noqa: E402
 import training.data  # noqa: E402
-import training.generate  # noqa: E402
 import training.presets  # noqa: E402
+from evaluation.generate import generate_answers  # noqa: E402
 from training.data import ConversationDataset  # noqa: E402
-from training.generate import generate_answers  # noqa: E402
 from training.loop import Callbacks, run_stage  # noqa: E402
 from training.recipes import PARTS, template  # noqa: E402
 from world import drawing  # noqa: E402
@@ -152,7 +152,7 @@ def main() -> None:
             return text.replace("<image>", "").strip() + "\n<image>"
 
         training.data.user_text_with_image = image_last
-        training.generate.user_text_with_image = image_last
+        evaluation.generate.user_text_with_image = image_last
     if args.init or args.feature_layer:
         tiny_config = training.presets.tiny_config
 

@@ -37,11 +37,11 @@ sys.path.insert(0, str(ROOT))
 
 from transformers.utils import logging as hf_logging  # noqa: E402
 
-from training.benchmark_prompts import SHORT_SUFFIX  # noqa: E402
+from evaluation.benchmark_prompts import SHORT_SUFFIX  # noqa: E402
+from evaluation.generate import generate_answers  # noqa: E402
+from evaluation.metrics import score_files  # noqa: E402
 from training.data import ConversationDataset  # noqa: E402
-from training.generate import generate_answers  # noqa: E402
 from training.loop import Callbacks, run_stage  # noqa: E402
-from training.metrics import score_files  # noqa: E402
 from training.presets import build_tiny  # noqa: E402
 from training.recipes import PARTS, template  # noqa: E402
 from world.generator import generate_world  # noqa: E402

@@ -24,8 +24,8 @@ V1 = {
     "snapshots": "export:api_snapshots",
     "translation_jobs": "translation:api_jobs",
     "training_jobs": "training:api_training_job-list",
-    "evaluations": "training:api_evaluations",
-    "results": "training:api_results",
+    "evaluations": "evaluation:api_evaluations",
+    "results": "evaluation:api_results",
 }
 
 AUDIT = {

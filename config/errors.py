@@ -14,7 +14,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonR
 from django.shortcuts import render
 from django.template import loader
 
-from audit.roles import role_of
+from accounts.roles import role_of
 
 DETAIL = {
     403: "You do not have permission to do this.",

@@ -1,6 +1,6 @@
 """What a migration that moves models between apps runs besides the state change: the
 models' content types follow them, so permissions and admin history keep pointing at
-them (audit/0009 and audit/0010 use it). Moving back relabels them back."""
+them (audit/0009, audit/0010 and evaluation/0001 use it). Moving back relabels them back."""
 
 from __future__ import annotations
 

@@ -171,7 +171,9 @@ INSTALLED_APPS = [
     "exports",
     "translation",
     "training",
+    "evaluation",
     "study",
+    "home",
 ]
 
 MIDDLEWARE = [

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from audit import views as audit_views
+from home import views as home_views
 
 from . import api_index
 
@@ -12,7 +12,7 @@ handler404 = "config.errors.page_not_found"
 handler500 = "config.errors.server_error"
 
 urlpatterns = [
-    path("", audit_views.home, name="home"),
+    path("", home_views.home, name="home"),
     path("api/", api_index.api_root, name="api_root"),
     path("api/v1/", api_index.api_v1_root, name="api_v1_root"),
     # Failed logins here and on /admin/login/ are limited by the authentication backend (accounts/login_throttle.py).
@@ -24,5 +24,6 @@ urlpatterns = [
     path("", include("translation.urls")),
     path("", include("exports.urls")),
     path("", include("training.urls")),
+    path("", include("evaluation.urls")),
     path("", include("study.urls")),
 ]

@@ -17,16 +17,15 @@ from rest_framework.decorators import api_view, throttle_classes
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.access import READERS, require_role
+from accounts.roles import ADMIN
 from api.handler import ERRORS, Error
 from api.pages import PAGE_PARAMS, page, page_schema
 from api.query import filters
 from api.throttles import ApiThrottle, BuildThrottle
+from audit.models import Entry, FinalGrade
 from catalog.models import Dataset, Item
 from config.inputs import error, first_error, id_field, parse_id
-
-from audit.access import READERS, require_role
-from audit.models import Entry, FinalGrade
-from audit.roles import ADMIN
 
 from .build import create_rule, request_snapshot
 from .download import snapshot_download

@@ -16,15 +16,14 @@ from rest_framework.decorators import api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.access import READERS, require_role
+from accounts.roles import ANNOTATOR
 from api.handler import ERRORS
 from api.pages import PAGE_PARAMS, page, page_schema
 from api.query import filters
-from config.inputs import error, parse_id
-
-from audit.access import READERS, require_role
 from audit.models import Assessment
-from audit.roles import ANNOTATOR
 from audit.simulated import simulated_flag
+from config.inputs import error, parse_id
 
 from .rules import GRADES
 

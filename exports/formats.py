@@ -166,7 +166,7 @@ class BenchmarkWriter(Writer):
             )
         if self.task == "pope":
             # POPE publishes one file per split and repeats question ids across them, so a
-            # merged file would not read back (training.metrics.benchmarks.read_pope refuses it).
+            # merged file would not read back (evaluation.metrics.benchmarks.read_pope refuses it).
             if self.split is None:
                 self.split = row.split
             elif row.split != self.split:

@@ -16,11 +16,10 @@ from pathlib import Path
 
 from django.db.models import OuterRef, Subquery
 
-from translation.injection import count_injected
-from translation.models import Translation
-
 from audit.models import Assessment, FinalGrade
 from audit.simulated import simulated_flag
+from translation.injection import count_injected
+from translation.models import Translation
 
 CHUNK = 500
 """Translation ids per query: well under SQLite's limit on parameters."""

@@ -9,10 +9,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.access import READERS, require_role
+from accounts.roles import ADMIN, role_of
 from catalog.models import Dataset
-
-from audit.access import READERS, require_role
-from audit.roles import ADMIN, role_of
 
 from .build import ExportError, create_rule, request_snapshot
 from .formats import FORMATS
@@ -63,7 +62,7 @@ def snapshot_list(request: HttpRequest) -> HttpResponse:
         "rules": rules, "snapshots": Snapshot.objects.select_related("rule")[:100],
         "form": form, "formats": FORMATS, "role": role,
     }  # fmt: skip
-    return render(request, "audit/snapshots.html", context)
+    return render(request, "exports/snapshots.html", context)
 
 
 @require_POST
@@ -94,7 +93,7 @@ def snapshot_detail(request: HttpRequest, snapshot_id: int) -> HttpResponse:
     ]
     context = {"snapshot": snapshot, "balance": balance, "removed": removed, "rule_sentence": rule_sentence(snapshot.rule_spec),
                "role": role_of(request.user)}  # fmt: skip
-    return render(request, "audit/snapshot.html", context)
+    return render(request, "exports/snapshot.html", context)
 
 
 def rule_sentence(spec: dict) -> str:

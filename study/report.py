@@ -1,10 +1,10 @@
 """What the study page shows: the objects behind each step and the comparison table.
 
-The table is training.results' comparison (one place decides what a cell shows: the
+The table is evaluation.results' comparison (one place decides what a cell shows: the
 reference metric with its 95% CI, the French-aware number, the diagnostics), limited to
 the study's runs and labelled by the study's rows: English base, translation-only, and
 each variant on each rule. The translation-only row's French columns are its own runs;
-its English columns the English base's direct English runs (training.results fills
+its English columns the English base's direct English runs (evaluation.results fills
 them: answering an English question needs no translation).
 """
 
@@ -13,9 +13,10 @@ from __future__ import annotations
 from typing import Any
 
 from audit.models import Campaign
+from evaluation.models import EvaluationRun
+from evaluation.results import Row, column_groups, comparison
 from exports.models import Snapshot
-from training.models import EvaluationRun, TrainingJob
-from training.results import Row, column_groups, comparison
+from training.models import TrainingJob
 from translation.models import TranslationJob
 
 from . import plan

@@ -15,7 +15,7 @@ from django.contrib.auth.models import User
 
 from audit.campaigns import CampaignSpec, create_campaign
 from audit.models import Assessment, Campaign
-from audit.roles import ADMIN
+from accounts.roles import ADMIN
 from audit.simulated import ensure_simulated_annotators, grade_campaign
 from catalog.models import Dataset
 from catalog.world_datasets import import_world

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from training.evaluation import create_evaluation_run
-from training.evaluation import requeue as requeue_run
+from evaluation.models import EvaluationRun
+from evaluation.services import create_evaluation_run
+from evaluation.services import requeue as requeue_run
 from training.jobs import create_training_job
 from training.jobs import requeue as requeue_job
-from training.models import EvaluationRun, TrainingJob
+from training.models import TrainingJob
 from training.recipes import template
 
 from . import plan

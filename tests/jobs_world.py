@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 
 from PIL import Image
-from catalog.models import Dataset
 
+from catalog.models import Dataset
 
 COLOURS = ("red", "green", "blue", "yellow")
 SMALL = {"max_steps": 3, "batch_size": 4}  # per stage; the tiny templates have two stages

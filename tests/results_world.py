@@ -7,7 +7,8 @@ from typing import Any
 
 from django.utils import timezone
 
-from training.models import EvaluationRun, JobState, TrainingJob
+from evaluation.models import EvaluationRun
+from training.models import JobState, TrainingJob
 
 METRIC = {"pope": "f1", "scienceqa": "accuracy", "textvqa": "accuracy"}
 

@@ -19,8 +19,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from api.handler import ERRORS, Error
-from audit.access import READERS, require_role
-from audit.roles import ADMIN
+from accounts.access import READERS, require_role
+from accounts.roles import ADMIN
 from catalog.models import Dataset
 from config.inputs import MAX_ID, MAX_INT, MAX_SMALL, check_query, count_field, error, first_error, id_field, parse_int
 from exports.models import Snapshot

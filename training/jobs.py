@@ -25,7 +25,17 @@ from jobs.lifecycle import requeue_stalled
 from . import job_data
 from .models import TrainingJob
 from .recipes import (
-    DATA_ROLES, PARTS, PRESETS, TEMPLATES, Lora, Part, RecipeError, Stage, stage_from_dict, stage_to_dict, template,
+    DATA_ROLES,
+    PARTS,
+    PRESETS,
+    TEMPLATES,
+    Lora,
+    Part,
+    RecipeError,
+    Stage,
+    stage_from_dict,
+    stage_to_dict,
+    template,
 )
 
 __all__ = ["JobValidationError", "cancel", "claim", "create_training_job", "recover_stalled_jobs", "requeue"]

@@ -12,14 +12,12 @@ from celery import shared_task
 
 from jobs.lifecycle import recover_at_worker_start, run_or_look_again
 
-from .evaluation_runner import run_evaluation as evaluate
 from .nodes import run_node
 
 log = logging.getLogger(__name__)
 
 
 recover_at_worker_start("training jobs", "training.jobs.recover_stalled_jobs")
-recover_at_worker_start("evaluation runs", "training.evaluation.recover_stalled_runs")
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
@@ -35,8 +33,3 @@ def run_training_job(job_id: int) -> None:
 def run_training_node(self, job_id: int, index: int) -> None:
     """One machine of a multi-node job (training/nodes.py)."""
     run_node(job_id, index, worker=self.request.hostname or "")
-
-
-@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
-def run_evaluation(run_id: int) -> None:
-    run_or_look_again(run_evaluation, evaluate, run_id)

@@ -1,5 +1,5 @@
-"""URLs of the training app (namespace "training"): job pages and their API
-(urls_jobs.py), evaluation and result pages and their API (urls_results.py)."""
+"""URLs of the training app (namespace "training"): job pages and their API (urls_jobs.py).
+Evaluation and result pages live in evaluation/urls.py (namespace "evaluation")."""
 
 from __future__ import annotations
 
@@ -9,5 +9,4 @@ app_name = "training"
 
 urlpatterns = [
     path("", include("training.urls_jobs")),
-    path("", include("training.urls_results")),
 ]

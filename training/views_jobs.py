@@ -12,8 +12,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from audit.access import READERS, require_role
-from audit.roles import ADMIN, role_of
+from accounts.access import READERS, require_role
+from accounts.roles import ADMIN, role_of
 from jobs.actions import apply_job_action
 
 from . import jobs

@@ -1,7 +1,36 @@
 from django.contrib import admin, messages
 
+from catalog.models import Dataset, Item
+
 from . import services
 from .models import Translation, TranslationJob
+
+
+# Datasets and items (catalog's models) are administered here, beside the translate action
+# their admin offers: catalog sits below translation and cannot import it.
+@admin.action(description="Translate to French with apertium (queued job)")
+def translate_with_apertium(modeladmin, request, queryset):
+    for dataset in queryset:
+        job = services.create_job(dataset, engine="apertium", created_by=request.user)
+        services.enqueue(job)
+        modeladmin.message_user(request, f"queued translation job {job.pk} for {dataset} ({job.total} items)")
+
+
+@admin.register(Dataset)
+class DatasetAdmin(admin.ModelAdmin):
+    actions = [translate_with_apertium]
+    list_display = ["name", "kind", "source_format", "language", "updated_at"]
+    list_filter = ["kind", "source_format"]
+    search_fields = ["name"]
+
+
+@admin.register(Item)
+class ItemAdmin(admin.ModelAdmin):
+    list_display = ["external_id", "dataset", "task_type", "split", "image"]
+    list_filter = ["dataset", "task_type", "split"]
+    search_fields = ["external_id"]
+    list_select_related = ["dataset"]
+    show_full_result_count = False  # counting 558k rows on every page view is slow
 
 
 @admin.register(Translation)

@@ -13,9 +13,9 @@ from rest_framework.decorators import api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.access import READERS, require_role
+from accounts.roles import ADMIN
 from api.handler import ERRORS, Error
-from audit.access import READERS, require_role
-from audit.roles import ADMIN
 from config.inputs import count_field, error, first_error
 
 from . import services

@@ -49,10 +49,10 @@ from .engines import (
     EngineOptionError,
     EngineUnavailable,
     UnknownEngine,
+    Usage,
     check_options,
     engine_class,
     get_engine,
-    Usage,
 )
 from .injection import Injection, split_options
 from .models import Translation, TranslationJob

@@ -50,7 +50,7 @@ YES_NO: dict[str, tuple[str, str]] = {"en": ("yes", "no"), "fr": ("oui", "non"),
 IMAGE_TOKEN = "<image>"
 # The answer-format instructions of LLaVA-1.5's data mix and of the benchmarks' prompts
 # get fixed, reviewed translations (never the engine's), so French training data and
-# French benchmark prompts (training/benchmark_prompts.py) say exactly the same thing.
+# French benchmark prompts (evaluation/benchmark_prompts.py) say exactly the same thing.
 FORMAT_INSTRUCTIONS: dict[str, tuple[str, ...]] = {
     "en": (
         "Answer with the option's letter from the given choices directly.",

@@ -14,9 +14,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from audit.access import READERS, require_role
+from accounts.access import READERS, require_role
+from accounts.roles import ADMIN, role_of
 from audit.models import Assessment, FinalGrade
-from audit.roles import ADMIN, role_of
 from catalog.models import Dataset
 from config.inputs import BadInput, check_text, parse_id
 from jobs.actions import apply_job_action

@@ -1,4 +1,4 @@
-"""Create the three role groups (see audit/roles.py)."""
+"""Create the three role groups (see accounts/roles.py)."""
 
 from django.db import migrations
 

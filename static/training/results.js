@@ -1,5 +1,5 @@
 // The results page's loss chart: every training job's loss per stage, from the JSON the page
-// embeds (training/results.py loss_curves), plus PNG/SVG export of the chart.
+// embeds (evaluation/results.py loss_curves), plus PNG/SVG export of the chart.
 // #loss-chart[data-state] becomes "drawn" or "empty" so tests and users know it finished.
 (function () {
   "use strict";

@@ -9,8 +9,8 @@ from rest_framework.test import APIClient
 
 from api.errors import FieldError
 from audit.models import Assessment
+from evaluation.models import EvaluationRun
 from exports.models import FilterRule
-from training.models import EvaluationRun
 
 pytestmark = pytest.mark.django_db
 

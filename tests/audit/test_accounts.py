@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth.models import Group, User
 from django.core.management import CommandError, call_command
 
-from audit.roles import role_of
+from accounts.roles import role_of
 from catalog.models import Dataset, Item
 from catalog.services import import_dataset
 
@@ -47,7 +47,7 @@ def test_login_page_then_home_lists_datasets_with_counts(client, tmp_path):
     )
     import_dataset(path, format="llava", name="two-items")
     Dataset.objects.create(name="empty", kind="benchmark", source_format="pope")
-    # The datasets table is on an admin's home page (annotators see their campaigns: tests/audit/test_home_roles.py).
+    # The datasets table is on an admin's home page (annotators see their campaigns: tests/home/test_home_roles.py).
     call_command("createuser", "ana", role="admin", password="s3cret-pass")
 
     page = client.get("/accounts/login/")

@@ -14,10 +14,9 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from audit.models import Assessment, Campaign
+from config.inputs import BadInput, check_text, check_tree, parse_id, parse_int
 from exports.models import FilterRule
 from translation.models import TranslationJob
-
-from config.inputs import BadInput, check_text, check_tree, parse_id, parse_int
 
 
 def client_for(user) -> APIClient:

@@ -7,8 +7,9 @@ from __future__ import annotations
 import pytest
 from campaign_world import make_dataset, make_user
 
+from evaluation.models import EvaluationRun
 from jobs import lifecycle
-from training.models import EvaluationRun, TrainingJob
+from training.models import TrainingJob
 from translation.models import TranslationJob
 
 pytestmark = pytest.mark.django_db

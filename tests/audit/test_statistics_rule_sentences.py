@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 from export_world import build, graded_world
-from exports.rules import describe_rule, parse_rule
 
+from exports.rules import describe_rule, parse_rule
 
 
 def test_the_default_rule_reads_as_keep_high_drop_the_rest():

@@ -9,10 +9,10 @@ from campaign_world import PASSWORD, make_user
 from evaluation_world import done_job, import_benchmarks
 from results_world import scored_run
 
-from training.evaluation import create_evaluation_run
-from training.evaluation_runner import run_evaluation
+from evaluation.results import COLUMNS
+from evaluation.runner import run_evaluation
+from evaluation.services import create_evaluation_run
 from training.models import LossPoint
-from training.results import COLUMNS
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

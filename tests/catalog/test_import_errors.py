@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
-from catalog.models import Dataset, Item
 
+from catalog.models import Dataset, Item
 
 pytestmark = pytest.mark.django_db
 

@@ -6,10 +6,10 @@ import json
 
 import pytest
 from django.core.management import call_command
+
 from catalog.importers.llava import task_type
 from catalog.models import Dataset, Item
 from catalog.world_datasets import import_world
-
 
 pytestmark = pytest.mark.django_db
 

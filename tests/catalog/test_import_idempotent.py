@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from catalog.models import Item
 from catalog.services import import_dataset
-
 
 pytestmark = pytest.mark.django_db
 

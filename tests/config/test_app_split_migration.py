@@ -1,5 +1,6 @@
 """Dataset and Item moved from audit to catalog (catalog/0001, audit/0009), FilterRule and
-Snapshot to exports (exports/0001, audit/0010): a database migrated from the schema before
+Snapshot to exports (exports/0001, audit/0010), EvaluationRun and Prediction from training
+to evaluation (evaluation/0001, training/0006): a database migrated from the schema before
 the moves keeps every row and every link to them, their content types and permissions
 follow them, new rows still get fresh ids, and the moves can be undone without losing
 anything either."""
@@ -14,8 +15,9 @@ from django.db.migrations.executor import MigrationExecutor
 
 from audit.models import Campaign
 from catalog.models import Dataset, Item
+from evaluation.models import EvaluationRun, Prediction
 from exports.models import FilterRule, Snapshot
-from training.models import EvaluationRun, TrainingJob
+from training.models import TrainingJob
 from translation.models import Translation, TranslationJob
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -26,6 +28,7 @@ BEFORE = [
     ("training", "0003_lifecycle_fields"),
     ("catalog", None),
     ("exports", None),
+    ("evaluation", None),
 ]
 
 
@@ -60,16 +63,20 @@ def store_before_the_move(old) -> dict[str, int]:
         rule=rule, rule_spec={"min_grade": "high"}, format="llava", state="done", item_count=1, created_by=user
     )
     run = old.get_model("training", "EvaluationRun").objects.create(benchmark="pope", dataset=dataset, snapshot=snapshot)
+    prediction = old.get_model("training", "Prediction").objects.create(run=run, question_id="q1", question="?", prediction="Oui")
     job = old.get_model("training", "TrainingJob").objects.create(template="variant2", stages=[])
     job.snapshots.add(snapshot)
     content_type = old.get_model("contenttypes", "ContentType").objects.get_or_create(app_label="audit", model="item")[0]
     permission = old.get_model("auth", "Permission").objects.get_or_create(
         content_type=content_type, codename="change_item", defaults={"name": "Can change item"}
     )[0]
-    snapshot_type = old.get_model("contenttypes", "ContentType").objects.get_or_create(app_label="audit", model="snapshot")[0]
+    content_types = old.get_model("contenttypes", "ContentType").objects
+    snapshot_type = content_types.get_or_create(app_label="audit", model="snapshot")[0]
+    run_type = content_types.get_or_create(app_label="training", model="evaluationrun")[0]
     return {"dataset": dataset.pk, "item": item.pk, "translation": translation.pk, "translation_job": translation_job.pk,
             "campaign": campaign.pk, "run": run.pk, "content_type": content_type.pk, "permission": permission.pk,
-            "rule": rule.pk, "snapshot": snapshot.pk, "training_job": job.pk, "snapshot_type": snapshot_type.pk}  # fmt: skip
+            "rule": rule.pk, "snapshot": snapshot.pk, "training_job": job.pk, "snapshot_type": snapshot_type.pk,
+            "prediction": prediction.pk, "run_type": run_type.pk}  # fmt: skip
 
 
 def test_rows_stored_before_the_move_keep_their_values_and_links():
@@ -92,11 +99,14 @@ def test_rows_stored_before_the_move_keep_their_values_and_links():
         item.dataset, snapshot
     )
     assert list(TrainingJob.objects.get(pk=ids["training_job"]).snapshots.all()) == [snapshot]
+    prediction = Prediction.objects.select_related("run").get(pk=ids["prediction"])
+    assert (prediction.run.pk, prediction.question_id, prediction.prediction) == (ids["run"], "q1", "Oui")
     assert list(item.dataset.items.all()) == [item] and list(item.translations.values_list("pk", flat=True)) == [ids["translation"]]
     # Admin history and permissions point at the same content type, now catalog's.
     assert ContentType.objects.get_for_model(Item).pk == ids["content_type"]
     assert Permission.objects.get(pk=ids["permission"]).content_type.app_label == "catalog"
     assert ContentType.objects.get_for_model(Snapshot).pk == ids["snapshot_type"]
+    assert ContentType.objects.get_for_model(EvaluationRun).pk == ids["run_type"]
     # The tables' id sequences carry on: a new row neither collides nor fails.
     fresh = Item.objects.create(
         dataset=item.dataset, external_id="r8", task_type="yes_no", source_index=4, conversations=[], content_hash="g" * 64
@@ -117,6 +127,8 @@ def test_the_moves_can_be_undone_without_losing_rows():
         assert old.get_model("training", "TrainingJob").objects.get(pk=ids["training_job"]).snapshots.count() == 1
         content_types = old.get_model("contenttypes", "ContentType").objects
         assert {content_types.get(pk=ids[k]).app_label for k in ("content_type", "snapshot_type")} == {"audit"}
+        assert content_types.get(pk=ids["run_type"]).app_label == "training"
+        assert old.get_model("training", "Prediction").objects.get(pk=ids["prediction"]).run_id == ids["run"]
     finally:
         migrate()
     assert Dataset.objects.get(pk=ids["dataset"]).items.count() == 1

@@ -14,7 +14,7 @@ from pathlib import Path
 import grimp
 from django.conf import settings
 
-PACKAGES = ("api", "accounts", "jobs", "config", "world", "catalog", "translation", "audit", "exports", "training", "study")
+PACKAGES = ("api", "accounts", "jobs", "config", "world", "catalog", "translation", "audit", "exports", "training", "evaluation", "study", "home")
 
 
 def import_cycles(graph: grimp.ImportGraph) -> list[list[str]]:

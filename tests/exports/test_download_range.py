@@ -13,8 +13,8 @@ import pytest
 from export_world import build, graded_world
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
-from exports.download import parse_range
 
+from exports.download import parse_range
 
 
 @pytest.fixture(autouse=True)

@@ -8,9 +8,9 @@ import pytest
 from export_world import graded_world
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
+
 from exports.build import run_build, snapshot_path
 from exports.models import Snapshot
-
 
 pytestmark = pytest.mark.django_db
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 from export_world import build, graded_world
-from exports.balance import BalanceCounter, answer_type
 
+from exports.balance import BalanceCounter, answer_type
 
 
 def turns(answer: str) -> list[dict]:

@@ -2,8 +2,8 @@
 
 Each benchmark of the small world is imported, translated by apertium through the real
 translation job, graded (final grades written directly, as tests/export_world.py does),
-exported as a `benchmark` snapshot, then read with training.metrics.benchmarks and
-scored with training.metrics.score_files, as an evaluation run would.
+exported as a `benchmark` snapshot, then read with evaluation.metrics.benchmarks and
+scored with evaluation.metrics.score_files, as an evaluation run would.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from export_world import build
 
 from audit.models import Entry, FinalGrade
 from catalog.services import import_dataset
+from evaluation.metrics.benchmarks import read_pope, read_scienceqa, read_textvqa
+from evaluation.metrics.scoring import score_files
 from exports.build import snapshot_path
-from training.metrics.benchmarks import read_pope, read_scienceqa, read_textvqa
-from training.metrics.scoring import score_files
 from translation.checks import detect_language
 from translation.models import Translation
 from translation.services import create_job, run_job

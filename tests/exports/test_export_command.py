@@ -8,8 +8,8 @@ import orjson
 import pytest
 from django.core.management import CommandError, call_command
 from export_world import graded_world
-from exports.models import Snapshot
 
+from exports.models import Snapshot
 
 pytestmark = pytest.mark.django_db
 

@@ -18,9 +18,9 @@ from child_processes import FAST_RECOVERY, clear_broker, queued_messages
 from django.db import connection
 from export_world import graded_world
 from rest_framework.authtoken.models import Token
+
 from exports.build import create_rule, request_snapshot
 from exports.models import Snapshot
-
 
 pytestmark = pytest.mark.django_db(transaction=True)
 CALLERS = 8

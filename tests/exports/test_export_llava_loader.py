@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from export_world import build, graded_world
 from PIL import Image
-from exports.build import snapshot_path
 
+from exports.build import snapshot_path
 
 pytestmark = pytest.mark.django_db
 ROLES = ("human", "gpt")

@@ -10,10 +10,13 @@ import pytest
 from campaign_world import make_dataset
 
 from api.errors import FieldError
+from evaluation import services as evaluation
+from evaluation import tasks as evaluation_tasks
+from evaluation.models import EvaluationRun
 from jobs import lifecycle
-from training import evaluation, jobs
+from training import jobs
 from training import tasks as training_tasks
-from training.models import EvaluationRun, TrainingJob
+from training.models import TrainingJob
 from translation import services
 from translation import tasks as translation_tasks
 from translation.models import TranslationJob
@@ -37,7 +40,7 @@ def evaluation_run(tmp_path):
 KINDS = {
     "translation job": (translation_job, services.cancel, services.requeue, translation_tasks.run_translation_job),
     "training job": (training_job, jobs.cancel, jobs.requeue, training_tasks.run_training_job),
-    "evaluation run": (evaluation_run, evaluation.cancel, evaluation.requeue, training_tasks.run_evaluation),
+    "evaluation run": (evaluation_run, evaluation.cancel, evaluation.requeue, evaluation_tasks.run_evaluation),
 }
 
 

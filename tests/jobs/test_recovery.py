@@ -14,20 +14,22 @@ from evaluation_world import import_benchmarks
 from export_world import graded_world
 from jobs_world import SMALL, english_dataset
 
-from exports.build import create_rule, request_snapshot
-from exports.models import Snapshot
+import evaluation.tasks
 import exports.tasks
-from catalog.services import import_dataset
 import study.tasks
 import training.tasks
 import translation.tasks
+from catalog.services import import_dataset
+from evaluation.models import EvaluationRun
+from evaluation.services import create_evaluation_run
+from exports.build import create_rule, request_snapshot
+from exports.models import Snapshot
 from jobs import lifecycle
 from study import pipeline
 from study.models import Study
 from study.pipeline import start_study
-from training.evaluation import create_evaluation_run
 from training.jobs import create_training_job
-from training.models import EvaluationRun, TrainingJob
+from training.models import TrainingJob
 from translation.models import Translation, TranslationJob
 from translation.services import create_job
 
@@ -49,7 +51,7 @@ def sent(monkeypatch):
         monkeypatch.setattr(task, "apply_async", apply_async)
 
     for task in (translation.tasks.run_translation_job, training.tasks.run_training_job,
-                 training.tasks.run_evaluation, exports.tasks.build_snapshot):  # fmt: skip
+                 evaluation.tasks.run_evaluation, exports.tasks.build_snapshot):  # fmt: skip
         run_here(task)
     run_here(study.tasks.advance_study, run=False)
     return sent

@@ -13,12 +13,13 @@ import pytest
 from child_processes import FAST_RECOVERY
 
 from audit.models import Assessment, Campaign
-from audit.roles import ADMIN, ANNOTATOR, create_user
+from accounts.roles import ADMIN, ANNOTATOR, create_user
+from evaluation.models import EvaluationRun
 from exports.models import Snapshot
 from study import plan
 from study.models import Study
 from study.pipeline import start_study
-from training.models import EvaluationRun, TrainingJob
+from training.models import TrainingJob
 from translation.models import Translation
 
 pytestmark = [pytest.mark.django_db(transaction=True)]

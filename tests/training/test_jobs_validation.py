@@ -6,10 +6,9 @@ from pathlib import Path
 
 import pytest
 from export_world import graded_world
-
-from audit.models import FinalGrade
 from jobs_world import SMALL, english_dataset
 
+from audit.models import FinalGrade
 from exports.build import create_rule, request_snapshot, run_build
 from training.jobs import JobValidationError, create_training_job
 from training.models import TrainingJob

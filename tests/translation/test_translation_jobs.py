@@ -8,9 +8,9 @@ import time
 
 import pytest
 from child_processes import FAST_RECOVERY, children_of
-from openai_server import ScriptedServer, echo
 from django.core.management import CommandError, call_command
 from django.db.models import Count
+from openai_server import ScriptedServer, echo
 
 from catalog.services import import_dataset
 from translation.models import Translation, TranslationJob

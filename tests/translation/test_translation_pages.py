@@ -75,7 +75,7 @@ def test_django_admin_action_queues_a_translation_job(client, dataset, django_ca
     client_for(client, "admin")
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
-            "/admin/audit/dataset/",
+            "/admin/catalog/dataset/",
             {"action": "translate_with_apertium", "_selected_action": [dataset.pk]},
             follow=True,
         )

@@ -16,7 +16,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from audit.campaigns import CampaignSpec, create_campaign
 from audit.models import Campaign
-from audit.roles import ADMIN, ANNOTATOR, REVIEWER, create_user
+from accounts.roles import ADMIN, ANNOTATOR, REVIEWER, create_user
 from catalog.world_datasets import import_world
 from translation.services import create_job, run_job
 from world.generator import generate_world

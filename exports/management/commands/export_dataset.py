@@ -11,11 +11,11 @@ import json
 import shutil
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+
 from exports.build import ExportError, create_rule, request_snapshot, run_build, snapshot_path
 from exports.formats import FORMATS
 from exports.models import FilterRule
 from exports.rules import RuleError, parse_rule
-
 
 
 class Command(BaseCommand):
