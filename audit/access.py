@@ -12,8 +12,8 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef
 from django.shortcuts import get_object_or_404
 
-from accounts.access import require_role
-from accounts.roles import ADMIN, ANNOTATOR, REVIEWER, role_of
+from accounts.access import READERS, require_role
+from accounts.roles import ANNOTATOR, role_of
 
 from .models import Campaign, Membership
 

@@ -15,7 +15,6 @@ measured 1e-3 (shared/notes/tiny-vlm-measurements.md).
 from __future__ import annotations
 
 import dataclasses
-import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 

@@ -9,17 +9,15 @@ fault tests use a small http.server scripted to fail, stall or count requests.
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
 import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +27,7 @@ from openai_server import Behaviour, ScriptedServer, echo, reply
 
 from translation.engines import EngineError, EngineUnavailable, get_engine
 from translation.engines.openai import OpenAIEngine
-from translation.prompts import PROMPT_VERSION, SYSTEM_PROMPT, build_messages, prompt_hash
+from translation.prompts import PROMPT_VERSION, build_messages, prompt_hash
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 def free_port() -> int:
