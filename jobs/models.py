@@ -3,7 +3,7 @@ evaluation runs): state, cancel request, message, attempts, timestamps, heartbea
 
 Abstract: each kind has its own table; this app has no migrations. jobs/lifecycle.py
 claims, beats, cancels and requeues any row with these fields. Snapshot builds and
-studies keep their own fields (audit/models.py, study/models.py: a build's state is
+studies keep their own fields (exports/models.py, study/models.py: a build's state is
 "building", a study cannot be cancelled) and share the lifecycle's heartbeat and
 staleness.
 """
